@@ -14,6 +14,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define MMIO_BUS_MAX_REGIONS 40
@@ -56,5 +57,37 @@ const struct mmio_region *mmio_bus_find(const struct mmio_bus *bus, uint64_t add
  */
 int mmio_bus_access(const struct mmio_bus *bus, uint64_t addr, uint8_t *data, unsigned len,
                     bool is_write);
+
+/*
+ * Locking: the bus is filled in before the vCPUs start (begin with a zeroed
+ * struct mmio_bus) and only read afterwards, so the lookups above need no
+ * lock even with several vCPU threads. Each device locks its own state.
+ */
+
+/*
+ * The data buffer as a number, and back. KVM hands us the bytes in guest
+ * memory order and an arm64 guest is little-endian, so byte 0 is the least
+ * significant one whatever the host is. len is at most 8.
+ */
+uint64_t mmio_bus_get_le(const uint8_t *data, unsigned len);
+void mmio_bus_put_le(uint8_t *data, unsigned len, uint64_t value);
+
+/*
+ * Render one access for --trace into buf (always NUL-terminated, truncated
+ * to size): "UARTFR read 0x90", or "UARTDR write 'H'" when as_char asks for
+ * printable ASCII to be shown as a character. A NULL reg prints the offset
+ * ("+0x04c read 0x0") so unknown registers still show up.
+ */
+void mmio_bus_format_access(char *buf, size_t size, const char *reg, uint64_t offset,
+                            bool is_write, uint64_t value, bool as_char);
+
+/*
+ * The generic --trace line for any device on the bus, using the region's
+ * name and reg_name callback: "PL011 UARTFR read 0x90". An address with no
+ * device gives "unmapped 0x00001000 read 0x0". Devices that know better (a
+ * data register holding characters) offer their own, e.g. pl011_describe().
+ */
+void mmio_bus_describe(const struct mmio_bus *bus, uint64_t addr, const uint8_t *data,
+                       unsigned len, bool is_write, char *buf, size_t size);
 
 #endif

@@ -1,0 +1,94 @@
+# chapter.mk - the build rules every chapter shares (introduced in chapter 1).
+#
+# A chapter's Makefile names what it is made of and includes this file:
+#
+#   COMMON := kvm.c vcpu.c        # the common/ modules it links
+#   GUESTS := guest.S             # guest programs, assembled into guest.bin
+#   RUN    := ./god run guest.bin # what `make run` does
+#   include ../common/chapter.mk
+#
+# Targets: all (the default), run, check, clean.
+#   god is a static aarch64 program in build/<chapter>/. On an x86_64 machine
+#   it is cross-compiled with gcc-aarch64-linux-gnu; on arm64, built natively.
+#   run and check execute on an ARM64 host with KVM: this machine if it is one,
+#   otherwise an emulated one (common/host/arm64-host.sh; HOST= overrides).
+# Variables: V=1 shows full commands, SANITIZE=1 builds with ASan + UBSan,
+#   CROSS_COMPILE= picks another toolchain prefix.
+
+TOP     := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+CHAPTER := $(notdir $(CURDIR))
+OUT     := $(TOP)/build/$(CHAPTER)
+HOSTSH  := $(TOP)/common/host
+
+ifeq ($(shell uname -m),aarch64)
+CROSS_COMPILE ?=
+else
+CROSS_COMPILE ?= aarch64-linux-gnu-
+endif
+CC      := $(CROSS_COMPILE)gcc
+AS      := $(CROSS_COMPILE)as
+LD      := $(CROSS_COMPILE)ld
+OBJCOPY := $(CROSS_COMPILE)objcopy
+
+CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/common $(EXTRA_CFLAGS) -MMD -MP
+LDFLAGS := -static
+LDLIBS  := $(EXTRA_LIBS) -lpthread
+ifeq ($(SANITIZE),1)
+# The sanitizer runtimes need the dynamic loader: no -static here. The
+# emulated host carries the aarch64 libraries for it.
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS := -fsanitize=address,undefined
+endif
+
+Q := $(if $(V),,@)
+quiet = $(if $(V),,@echo "  $(1)$(if $(2), ,)$(2)";)
+
+OBJS := $(OUT)/main.o $(patsubst %.c,$(OUT)/common/%.o,$(COMMON))
+BINS := $(patsubst %.S,$(OUT)/%.bin,$(GUESTS))
+
+all: $(OUT)/god $(BINS) $(OUT)/check.sh
+
+# The toolchain is installed on first use.
+$(OUT)/.toolchain:
+	@mkdir -p $(@D)
+	$(Q)$(HOSTSH)/deps.sh make $(if $(CROSS_COMPILE),gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross,gcc libc6-dev) $(EXTRA_PKGS)
+	@touch $@
+
+$(OUT)/main.o: main.c | $(OUT)/.toolchain
+	@mkdir -p $(@D)
+	$(call quiet,CC,$<)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OUT)/common/%.o: $(TOP)/common/%.c | $(OUT)/.toolchain
+	@mkdir -p $(@D)
+	$(call quiet,CC,common/$(notdir $<))$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OUT)/god: $(OBJS)
+	$(call quiet,LD,$(CHAPTER)/god)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A guest program is linked to run at address 0 of wherever it is loaded (it
+# uses only PC-relative addressing) and flattened to raw bytes: what the VMM
+# copies into guest RAM is exactly what the CPU executes.
+$(OUT)/%.o: %.S | $(OUT)/.toolchain
+	@mkdir -p $(@D)
+	$(call quiet,AS,$<)$(AS) -o $@ $<
+
+$(OUT)/%.bin: $(OUT)/%.o
+	$(call quiet,BIN,$(notdir $@))$(LD) -Ttext=0 -o $(@:.bin=.elf) $< && $(OBJCOPY) -O binary $(@:.bin=.elf) $@
+
+$(OUT)/check.sh: check.sh
+	@mkdir -p $(@D)
+	$(Q)cp $< $@
+
+# run and check happen on an ARM64 host with KVM (see common/host/arm64-host.sh).
+run: all $(RUN_DEPS)
+	$(Q)$(HOSTSH)/arm64-host.sh -C $(CHAPTER) -t 0 -- $(RUN)
+
+check: all $(RUN_DEPS)
+	$(Q)$(HOSTSH)/arm64-host.sh -C $(CHAPTER) -t $(or $(CHECK_TIMEOUT),300) -s check.sh
+
+clean:
+	rm -rf $(OUT)
+
+.PHONY: all run check clean
+.DELETE_ON_ERROR:
+-include $(OBJS:.o=.d)

@@ -1,0 +1,197 @@
+#!/bin/bash
+# arm64-host.sh - run a command on an ARM64 Linux host that has KVM.
+#
+#   arm64-host.sh [-C DIR] [-t SECONDS] [-d DISK] -- COMMAND [ARG...]
+#   arm64-host.sh [-C DIR] [-t SECONDS] [-d DISK] -s SCRIPT
+#
+# The chapters' programs are aarch64 binaries that drive /dev/kvm, so they
+# need an ARM64 machine with KVM. Two ways to get one:
+#
+#   native    this machine is aarch64 and /dev/kvm opens: run COMMAND here.
+#   emulated  anything else: boot an ARM64 machine in QEMU (TCG) with
+#             virtualization=on, so the emulated CPU has EL2 and Debian's
+#             arm64 kernel starts KVM in it. Our build/ directory travels in
+#             the initramfs; COMMAND runs there and its output and exit status
+#             come back here.
+#
+# HOST=native|emulated overrides the choice. DIR is relative to build/ (for
+# example ch03-vcpu); the command runs there. -s runs a shell script instead
+# of one command, for running many checks in one boot. -d attaches a raw disk
+# image that appears inside the emulated host as /dev/vda (and, natively, is
+# simply passed through as the path in $GOD_DISK). -t bounds the whole run
+# (default 600 s; 0 means no limit, for interactive use). The exit status is
+# the command's; 124 means the time ran out, 125 that the emulated host failed.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=$top/build
+emu=$build/emu
+
+dir=.
+timeout=600
+script=""
+disk=""
+while getopts "C:t:s:d:" opt; do
+    case $opt in
+    C) dir=$OPTARG ;;
+    t) timeout=$OPTARG ;;
+    s) script=$OPTARG ;;
+    d) disk=$OPTARG ;;
+    *) exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+[ -n "$script" ] && script=$(cd "$(dirname "$script")" && pwd)/$(basename "$script")
+[ "${1:-}" = "--" ] && shift
+if [ -z "$script" ] && [ $# -eq 0 ]; then
+    echo "usage: arm64-host.sh [-C DIR] [-t SECONDS] [-d DISK] (-- COMMAND... | -s SCRIPT)" >&2
+    exit 2
+fi
+
+die() {
+    echo "arm64-host: $*" >&2
+    exit 125
+}
+
+# --- which host ---------------------------------------------------------------
+mode=${HOST:-auto}
+if [ "$mode" = auto ]; then
+    if [ "$(uname -m)" = aarch64 ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+        mode=native
+    else
+        mode=emulated
+    fi
+fi
+
+if [ "$mode" = native ]; then
+    cd "$build/$dir" || die "no directory build/$dir (did the build run?)"
+    export GOD_DISK=$disk
+    if [ -n "$script" ]; then
+        exec timeout --foreground "${timeout}" sh "$script"
+    fi
+    exec timeout --foreground "${timeout}" "$@"
+fi
+[ "$mode" = emulated ] || die "HOST must be native or emulated, not '$mode'"
+
+# --- the emulated host's kernel and base initramfs (built once, cached) ---------
+"$here/deps.sh" qemu-system-arm cpio gzip busybox-static
+mkdir -p "$emu"
+kernel=$emu/host-Image
+if [ ! -s "$kernel" ]; then
+    echo "arm64-host: fetching Debian's arm64 kernel for the emulated host" >&2
+    rm -rf "$emu/kpkg"
+    "$here/arm64-deb.sh" linux-image-arm64 "$emu/kpkg"
+    cp "$emu"/kpkg/boot/vmlinuz-* "$kernel"
+    # virtio-blk is a module in Debian's kernel: keep it, for -d.
+    mkdir -p "$emu/modules"
+    find "$emu/kpkg/lib/modules" \( -name 'virtio_mmio.ko*' -o -name 'virtio_blk.ko*' \) \
+        -exec cp {} "$emu/modules/" \;
+    rm -rf "$emu/kpkg"
+fi
+
+base=$emu/base.cpio.gz
+if [ ! -s "$base" ] || [ "$here/host-init.sh" -nt "$base" ]; then
+    echo "arm64-host: building the emulated host's initramfs" >&2
+    rm -rf "$emu/base" && mkdir -p "$emu/base"/{bin,dev,proc,sys,tmp,lib/modules,work}
+    "$here/arm64-deb.sh" busybox-static "$emu/bbpkg"
+    cp "$emu/bbpkg/bin/busybox" "$emu/base/bin/"
+    rm -rf "$emu/bbpkg"
+    cp "$here/host-init.sh" "$emu/base/init"
+    chmod +x "$emu/base/init"
+    cp "$emu"/modules/* "$emu/base/lib/modules/" 2>/dev/null || true
+    (cd "$emu/base" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$base.tmp"
+    mv "$base.tmp" "$base"
+fi
+
+# --- this run's payload: build/ (minus our own files), the command ------------
+payload=$(mktemp -d "$emu/payload.XXXXXX")
+log=$emu/console.log
+cleanup() { rm -rf "$payload"; }
+trap cleanup EXIT
+
+mkdir -p "$payload/work"
+for d in "$build"/*/; do
+    case $(basename "$d") in emu | tests* | cache) continue ;; esac
+    cp -a "$d" "$payload/work/"
+done
+# Dynamically linked builds (SANITIZE=1) need the aarch64 loader and libraries.
+if [ -d /usr/aarch64-linux-gnu/lib ] && [ "$(uname -m)" != aarch64 ]; then
+    mkdir -p "$payload/lib"
+    for l in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1 libstdc++.so.6 \
+        libasan.so.8 libubsan.so.1 libz.so.1; do
+        [ -e "/usr/aarch64-linux-gnu/lib/$l" ] && cp -L "/usr/aarch64-linux-gnu/lib/$l" "$payload/lib/"
+    done
+fi
+
+interactive=0
+[ -t 0 ] && [ -t 1 ] && interactive=1
+{
+    echo "cd /work/$dir || exit 125"
+    [ -n "$disk" ] && echo "export GOD_DISK=/dev/vda"
+    if [ $interactive = 1 ]; then
+        # The emulated console starts at 0x0; tell it the real terminal's size.
+        echo "stty rows $(tput lines 2>/dev/null || echo 24) cols $(tput cols 2>/dev/null || echo 80)"
+    fi
+    if [ -n "$script" ]; then
+        cp "$script" "$payload/work/.script"
+        echo "sh /work/.script"
+    else
+        printf '%q ' "$@"
+        echo
+    fi
+} >"$payload/work/.command"
+echo "$interactive" >"$payload/work/.interactive"
+(cd "$payload" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$emu/payload.cpio.gz"
+# The kernel unpacks concatenated cpio archives in order, like one.
+cat "$base" "$emu/payload.cpio.gz" >"$emu/initrd.cpio.gz"
+
+# --- boot it -----------------------------------------------------------------
+drive=()
+if [ -n "$disk" ]; then
+    [ -f "$disk" ] || die "no disk image $disk"
+    drive=(-drive "file=$disk,if=none,format=raw,id=d0" -device virtio-blk-device,drive=d0)
+fi
+: >"$log"
+# signal=off: Ctrl-C goes to the program inside, not to QEMU. No monitor, no
+# escape character: the program inside owns the keyboard (Ctrl-A x included).
+qemu=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max -smp 2 -m 2048
+    -nodefaults -display none -no-reboot
+    -chardev "stdio,id=con,signal=off,logfile=$log" -serial chardev:con
+    -kernel "$kernel" -initrd "$emu/initrd.cpio.gz" "${drive[@]}"
+    -append "console=ttyAMA0 loglevel=1 panic=-1 rdinit=/init")
+
+# The emulated host must say it is up within a minute, or we stop waiting.
+watchdog() {
+    for _ in $(seq 120); do
+        sleep 0.5
+        grep -q "god-host: up" "$log" 2>/dev/null && return 0
+    done
+    echo "arm64-host: the emulated ARM64 host did not come up within 60 s (console in $log)" >&2
+    pkill -f -- "-initrd $emu/initrd.cpio.gz" || true
+}
+watchdog &
+wpid=$!
+
+rc=0
+if [ "$timeout" = 0 ]; then
+    "${qemu[@]}" || rc=$?
+elif [ $interactive = 1 ]; then
+    timeout --foreground "$timeout" "${qemu[@]}" || rc=$?
+else
+    timeout "$timeout" "${qemu[@]}" </dev/null || rc=$?
+fi
+kill $wpid 2>/dev/null || true
+wait $wpid 2>/dev/null || true
+[ $interactive = 1 ] && stty sane 2>/dev/null
+
+if [ $rc = 124 ]; then
+    echo "arm64-host: timed out after $timeout s (console in $log)" >&2
+    exit 124
+fi
+status=$(tr -d '\r' <"$log" | sed -n 's/^god-host: exit status \([0-9]*\)$/\1/p' | tail -n 1)
+if [ -z "$status" ]; then
+    grep -q "god-host: up" "$log" || die "the emulated ARM64 host did not come up (console in $log)"
+    die "the emulated ARM64 host stopped before the command finished (console in $log)"
+fi
+exit "$status"

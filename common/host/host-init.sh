@@ -1,0 +1,24 @@
+#!/bin/busybox sh
+# /init of the emulated ARM64 host (see arm64-host.sh): set up a minimal
+# Linux userland, run the command we were given in /work, report its exit
+# status on the console, power off.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+for m in /lib/modules/virtio_mmio.ko* /lib/modules/virtio_blk.ko*; do
+    [ -e "$m" ] && insmod "$m" 2>/dev/null
+done
+if [ "$(cat /work/.interactive)" != 1 ]; then
+    # Output goes to a file or pipe on the other side: pass bytes unchanged.
+    stty raw -echo 2>/dev/null
+fi
+[ -c /dev/kvm ] || echo "god-host: warning: no /dev/kvm in the emulated host"
+echo "god-host: up"
+setsid cttyhack sh /work/.command
+echo "god-host: exit status $?"
+# Keep the kernel's "reboot: Power down" off the console.
+echo 0 >/proc/sys/kernel/printk
+poweroff -f
