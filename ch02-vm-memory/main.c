@@ -27,9 +27,10 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: god memory [--ram SIZE]\n"
-                 "  Create a VM with SIZE bytes of RAM (default 256M) at guest physical\n"
-                 "  0x%llx and show where that RAM lives in this process.\n",
+    fprintf(out,
+            "usage: god memory [--ram SIZE]\n"
+            "  Create a VM with SIZE bytes of RAM (default 256M) at guest physical\n"
+            "  0x%llx and show where that RAM lives in this process.\n",
             RAM_BASE);
 }
 
@@ -131,8 +132,8 @@ int main(int argc, char **argv)
     /* 3. Plug it into the guest physical address space as memory slot 0. */
     ret = kvm_set_memory(vm, 0, &mem);
     if (ret < 0) {
-        fprintf(stderr, "god: KVM_SET_USER_MEMORY_REGION (slot 0, %" PRIu64 " MiB at 0x%" PRIx64
-                        "): %s\n",
+        fprintf(stderr,
+                "god: KVM_SET_USER_MEMORY_REGION (slot 0, %" PRIu64 " MiB at 0x%" PRIx64 "): %s\n",
                 ram_size >> 20, mem.gpa_base, strerror(-ret));
         return 1;
     }

@@ -91,4 +91,5 @@ clean:
 
 .PHONY: all run check clean
 .DELETE_ON_ERROR:
+.SECONDARY:
 -include $(OBJS:.o=.d)

@@ -47,4 +47,12 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len);
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);
 
+/*
+ * Copy the whole file at `path` into guest RAM at `gpa`, storing its size in
+ * *len. Returns 0, -errno from open/read (-ENOENT: no such file), -EINVAL for
+ * something that is not a regular file, -EFBIG when the file does not fit
+ * between gpa and the end of RAM.
+ */
+int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, const char *path, uint64_t *len);
+
 #endif

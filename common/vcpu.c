@@ -101,14 +101,14 @@ void vcpu_dump_regs(const struct vcpu *vcpu, FILE *out)
 
     fprintf(out, "vCPU %u registers:\n", vcpu->index);
     if (vcpu_get_reg(vcpu, VCPU_CORE_REG(regs.pc), &v) == 0)
-        fprintf(out, "  PC     %016llx\n", (unsigned long long)v);
+        fprintf(out, "  %-9s %016llx\n", "PC", (unsigned long long)v);
     if (vcpu_get_reg(vcpu, VCPU_CORE_REG(regs.pstate), &v) == 0)
-        fprintf(out, "  PSTATE %016llx (EL%llu, %s)\n", (unsigned long long)v,
+        fprintf(out, "  %-9s %016llx (EL%llu, %s)\n", "PSTATE", (unsigned long long)v,
                 (unsigned long long)((v >> 2) & 3), (v & 1) ? "SP_ELx" : "SP_EL0");
     if (vcpu_get_reg(vcpu, VCPU_CORE_REG(sp_el1), &v) == 0)
-        fprintf(out, "  SP_EL1 %016llx\n", (unsigned long long)v);
+        fprintf(out, "  %-9s %016llx\n", "SP_EL1", (unsigned long long)v);
     if (vcpu_get_reg(vcpu, VCPU_CORE_REG(elr_el1), &v) == 0)
-        fprintf(out, "  ELR_EL1 %016llx\n", (unsigned long long)v);
+        fprintf(out, "  %-9s %016llx\n", "ELR_EL1", (unsigned long long)v);
     for (size_t i = 0; i < sizeof(el1_regs) / sizeof(el1_regs[0]); i++)
         if (vcpu_get_reg(vcpu, el1_regs[i].id, &v) == 0)
             fprintf(out, "  %-9s %016llx\n", el1_regs[i].name, (unsigned long long)v);

@@ -40,7 +40,7 @@ void vcpu_destroy(struct vcpu *vcpu);
 int vcpu_init(struct vcpu *vcpu, int vm_fd, uint32_t features);
 
 /* The ONE_REG id of a field of struct kvm_regs, e.g. VCPU_CORE_REG(regs.pc). */
-#define VCPU_CORE_REG(field)                                                                      \
+#define VCPU_CORE_REG(field)                                                                       \
     (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |                                         \
      (offsetof(struct kvm_regs, field) / sizeof(uint32_t)))
 #define VCPU_XREG(n) VCPU_CORE_REG(regs.regs[n])
@@ -52,8 +52,7 @@ int vcpu_set_reg(const struct vcpu *vcpu, uint64_t id, uint64_t value);
  * PSTATE for entering the guest at EL1 using SP_EL1 ("EL1h"), with debug,
  * SError, IRQ and FIQ masked: the state the arm64 boot protocol asks for.
  */
-#define VCPU_PSTATE_EL1H_MASKED                                                                    \
-    (PSR_MODE_EL1h | PSR_D_BIT | PSR_A_BIT | PSR_I_BIT | PSR_F_BIT)
+#define VCPU_PSTATE_EL1H_MASKED (PSR_MODE_EL1h | PSR_D_BIT | PSR_A_BIT | PSR_I_BIT | PSR_F_BIT)
 
 /* Set PC and PSTATE: where and how the vCPU starts. */
 int vcpu_set_entry(const struct vcpu *vcpu, uint64_t pc, uint64_t pstate);

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -90,6 +91,25 @@ static void read_write_round_trip(void **state)
     assert_int_equal(guest_mem_read(mem, BASE - 1, back, 1), -EFAULT);
 }
 
+static void load_file_fits_or_refuses(void **state)
+{
+    struct guest_mem *mem = *state;
+    char path[] = "/tmp/god-test-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "0123456789", 10), 10);
+    close(fd);
+
+    uint64_t len = 0;
+    assert_int_equal(guest_mem_load_file(mem, BASE + SIZE - 10, path, &len), 0);
+    assert_int_equal(len, 10);
+    assert_memory_equal(mem->host + SIZE - 10, "0123456789", 10);
+    assert_int_equal(guest_mem_load_file(mem, BASE + SIZE - 9, path, &len), -EFBIG);
+    assert_int_equal(guest_mem_load_file(mem, BASE, "/tmp", &len), -EINVAL);
+    unlink(path);
+    assert_int_equal(guest_mem_load_file(mem, BASE, path, &len), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -98,6 +118,7 @@ int main(void)
         cmocka_unit_test(range_checks),
         cmocka_unit_test(ptr_translates_or_refuses),
         cmocka_unit_test(read_write_round_trip),
+        cmocka_unit_test(load_file_fits_or_refuses),
     };
     return cmocka_run_group_tests_name("guest_mem", tests, setup, teardown);
 }
