@@ -97,6 +97,13 @@ static void arm_timeout(struct vcpu *vcpu, unsigned seconds)
     alarm(seconds);
 }
 
+/* Once the guest has stopped, the alarm must not touch a kvm_run we are about to unmap. */
+static void disarm_timeout(void)
+{
+    alarm(0);
+    alarm_run = NULL;
+}
+
 /* Name a PSCI system event the way the guest asked for it. */
 static const char *system_event_name(uint32_t type)
 {
@@ -277,7 +284,9 @@ int main(int argc, char **argv)
 
     /* 5 and 6. Run until the guest powers off (or fails, or times out). */
     unsigned long exits;
-    if (!run_until_poweroff(&vcpu, timeout, &exits))
+    bool powered_off = run_until_poweroff(&vcpu, timeout, &exits);
+    disarm_timeout();
+    if (!powered_off)
         return EXIT_FAIL;
 
     /* 7. The answer is in guest RAM, where the guest stored it. */

@@ -43,7 +43,9 @@ endif
 Q := $(if $(V),,@)
 quiet = $(if $(V),,@echo "  $(1)$(if $(2), ,)$(2)";)
 
-OBJS := $(OUT)/main.o $(patsubst %.c,$(OUT)/common/%.o,$(COMMON))
+# Objects of a sanitizer build live apart, so switching SANITIZE rebuilds.
+OBJ  := $(OUT)/obj$(if $(filter 1,$(SANITIZE)),-san)
+OBJS := $(OBJ)/main.o $(patsubst %.c,$(OBJ)/common/%.o,$(COMMON))
 BINS := $(patsubst %.S,$(OUT)/%.bin,$(GUESTS))
 
 all: $(OUT)/god $(BINS) $(OUT)/check.sh
@@ -54,16 +56,21 @@ $(OUT)/.toolchain:
 	$(Q)$(HOSTSH)/deps.sh make $(if $(CROSS_COMPILE),gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross,gcc libc6-dev) $(EXTRA_PKGS)
 	@touch $@
 
-$(OUT)/main.o: main.c | $(OUT)/.toolchain
+$(OBJ)/main.o: main.c | $(OUT)/.toolchain
 	@mkdir -p $(@D)
 	$(call quiet,CC,$<)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(OUT)/common/%.o: $(TOP)/common/%.c | $(OUT)/.toolchain
+$(OBJ)/common/%.o: $(TOP)/common/%.c | $(OUT)/.toolchain
 	@mkdir -p $(@D)
 	$(call quiet,CC,common/$(notdir $<))$(CC) $(CFLAGS) -c -o $@ $<
 
-$(OUT)/god: $(OBJS)
+$(OBJ)/god: $(OBJS)
 	$(call quiet,LD,$(CHAPTER)/god)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# build/<chapter>/god is whichever flavour was built last.
+$(OUT)/god: $(OBJ)/god FORCE
+	$(Q)cmp -s $< $@ || cp $< $@
+FORCE:
 
 # A guest program is linked to run at address 0 of wherever it is loaded (it
 # uses only PC-relative addressing) and flattened to raw bytes: what the VMM
@@ -89,7 +96,7 @@ check: all $(RUN_DEPS)
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all run check clean
+.PHONY: all run check clean FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 -include $(OBJS:.o=.d)

@@ -1,0 +1,52 @@
+# god - a hypervisor from scratch, one chapter at a time. See README.md.
+#
+#   make                 build every chapter
+#   make test            unit tests, then every chapter's milestone; ends "N passed, N failed"
+#   make -C chNN run     run one chapter's demo (chNN check: its milestone)
+#   make diff A=ch03-vcpu B=ch04-uart
+#                        what a chapter adds: its diff plus the common/ modules it brings
+#   make format          apply .clang-format (format-check only verifies)
+#   make fuzz            run the virtqueue fuzzer for FUZZ_SECONDS (default 60)
+#   make bench           measure boot time, exit cost and memory
+#   SANITIZE=1           build everything with ASan + UBSan
+#   HOST=native|emulated run on this ARM64 machine, or in an emulated ARM64 host
+
+CHAPTERS := $(sort $(wildcard ch[0-9][0-9]-*))
+SOURCES   = $(wildcard common/*.c common/*.h ch*/*.c tests/unit/*.c tests/fuzz/*.c)
+
+all: $(CHAPTERS)
+
+$(CHAPTERS):
+	@$(MAKE) --no-print-directory -C $@
+
+# The unit tests need no KVM and run here; the milestones need an ARM64 KVM
+# host. Both print "<kind>: N passed, N failed"; the last line adds them up.
+test: all
+	@set +e; \
+	$(MAKE) --no-print-directory -C tests run 2>&1 | tee build/unit.log; \
+	$(if $(wildcard tests/fuzz/Makefile),$(MAKE) --no-print-directory -C tests/fuzz smoke 2>&1 | tee build/fuzz.log;) \
+	tests/milestones.sh $(CHAPTERS) 2>&1 | tee build/milestones.log; \
+	tests/total.sh build/unit.log $(if $(wildcard tests/fuzz/Makefile),build/fuzz.log) build/milestones.log
+
+check: test
+
+diff:
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make diff A=chNN-... B=chMM-..."; exit 2; }
+	@tests/chapter-diff.sh $(A) $(B)
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	@clang-format --dry-run -Werror $(SOURCES) && echo "format: clean"
+
+fuzz:
+	@$(MAKE) --no-print-directory -C tests/fuzz run
+
+bench: all
+	@tests/bench.sh
+
+clean:
+	rm -rf build
+
+.PHONY: all test check diff format format-check fuzz bench clean $(CHAPTERS)

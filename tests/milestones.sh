@@ -1,0 +1,40 @@
+#!/bin/sh
+# milestones.sh CHAPTER... - run every chapter's milestone check in one boot.
+#
+# Each chapter's check.sh runs on the ARM64 host (native, or the emulated one
+# booted once for all of them) in that chapter's build directory and exits 0
+# only when its milestone holds. A chapter whose check did not report at all
+# (the host died, the check hung) counts as failed, never as passed.
+# Ends with "milestones: N passed, N failed".
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+script=$(mktemp)
+log=$(mktemp)
+trap 'rm -f "$script" "$log"' EXIT
+
+for ch in "$@"; do
+    # Each check gets its own time limit so one hang cannot eat the others' time.
+    cat >>"$script" <<EOT
+echo "=== $ch"
+(cd /work/$ch 2>/dev/null || cd $top/build/$ch; timeout 900 sh ./check.sh)
+echo "milestone $ch: exit status \$?"
+EOT
+done
+
+# Inside the emulated host /work is build/; natively the harness runs us in build/.
+"$top/common/host/arm64-host.sh" -t $((900 * $# + 120)) -s "$script" 2>&1 | tee "$log"
+
+passed=0
+failed=0
+for ch in "$@"; do
+    rc=$(tr -d '\r' <"$log" | sed -n "s/^milestone $ch: exit status \([0-9]*\)$/\1/p" | tail -n 1)
+    if [ "$rc" = 0 ]; then
+        passed=$((passed + 1))
+        echo "PASS $ch"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $ch${rc:+ (check exited $rc)}${rc:- (no result: the check did not finish)}"
+    fi
+done
+echo "milestones: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
