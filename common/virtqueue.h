@@ -82,16 +82,17 @@ struct virtq_seg {
 };
 
 /*
- * A chain, as copied out of guest memory by virtq_pop(). Readable segments
- * come first (segs[0 .. num_read)), then writable ones: virtq_pop() refuses
- * any other order (section 2.7.4.2).
+ * A chain, as copied out of guest memory by virtq_pop(): at least one
+ * segment, none empty, all inside guest RAM, less than 4 GiB in total.
+ * Readable segments come first (segs[0 .. num_read)), then writable ones:
+ * virtq_pop() refuses any other order (section 2.7.4.2).
  */
 struct virtq_chain {
-    uint16_t head;       /* descriptor index to hand back to virtq_push() */
-    unsigned count;      /* segments in segs[] */
-    unsigned num_read;   /* how many of them are device-readable */
-    uint64_t read_len;   /* total bytes of the readable segments */
-    uint64_t write_len;  /* total bytes of the writable segments */
+    uint16_t head;      /* descriptor index to hand back to virtq_push() */
+    unsigned count;     /* segments in segs[] */
+    unsigned num_read;  /* how many of them are device-readable */
+    uint64_t read_len;  /* total bytes of the readable segments */
+    uint64_t write_len; /* total bytes of the writable segments */
     struct virtq_seg segs[VIRTQ_MAX_SIZE];
 };
 
