@@ -77,6 +77,9 @@ fi
 # --- the emulated host's kernel and base initramfs (built once, cached) ---------
 "$here/deps.sh" qemu-system-arm cpio gzip busybox-static
 mkdir -p "$emu"
+# One run at a time builds the cache; others wait for it.
+exec 9>"$emu/.lock"
+flock 9
 kernel=$emu/host-Image
 if [ ! -s "$kernel" ]; then
     echo "arm64-host: fetching Debian's arm64 kernel for the emulated host" >&2
@@ -103,11 +106,13 @@ if [ ! -s "$base" ] || [ "$here/host-init.sh" -nt "$base" ]; then
     (cd "$emu/base" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$base.tmp"
     mv "$base.tmp" "$base"
 fi
+flock -u 9
 
 # --- this run's payload: build/ (minus our own files), the command ------------
-payload=$(mktemp -d "$emu/payload.XXXXXX")
-log=$emu/console.log
-cleanup() { rm -rf "$payload"; }
+# Everything of this run lives in its own directory, so runs can overlap.
+run=$(mktemp -d "$emu/run.XXXXXX")
+payload=$run/payload
+cleanup() { rm -rf "$run"; }
 trap cleanup EXIT
 
 mkdir -p "$payload/work"
@@ -142,9 +147,11 @@ interactive=0
     fi
 } >"$payload/work/.command"
 echo "$interactive" >"$payload/work/.interactive"
-(cd "$payload" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$emu/payload.cpio.gz"
 # The kernel unpacks concatenated cpio archives in order, like one.
-cat "$base" "$emu/payload.cpio.gz" >"$emu/initrd.cpio.gz"
+{
+    cat "$base"
+    (cd "$payload" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1)
+} >"$run/initrd.cpio.gz"
 
 # --- boot it -----------------------------------------------------------------
 drive=()
@@ -152,13 +159,14 @@ if [ -n "$disk" ]; then
     [ -f "$disk" ] || die "no disk image $disk"
     drive=(-drive "file=$disk,if=none,format=raw,id=d0" -device virtio-blk-device,drive=d0)
 fi
+log=$run/console.log
 : >"$log"
 # signal=off: Ctrl-C goes to the program inside, not to QEMU. No monitor, no
 # escape character: the program inside owns the keyboard (Ctrl-A x included).
 qemu=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max -smp 2 -m 2048
     -nodefaults -display none -no-reboot
     -chardev "stdio,id=con,signal=off,logfile=$log" -serial chardev:con
-    -kernel "$kernel" -initrd "$emu/initrd.cpio.gz" "${drive[@]}"
+    -kernel "$kernel" -initrd "$run/initrd.cpio.gz" "${drive[@]}"
     -append "console=ttyAMA0 loglevel=1 panic=-1 rdinit=/init")
 
 # The emulated host must say it is up within a minute, or we stop waiting.
@@ -167,8 +175,8 @@ watchdog() {
         sleep 0.5
         grep -q "god-host: up" "$log" 2>/dev/null && return 0
     done
-    echo "arm64-host: the emulated ARM64 host did not come up within 60 s (console in $log)" >&2
-    pkill -f -- "-initrd $emu/initrd.cpio.gz" || true
+    echo "arm64-host: the emulated ARM64 host did not come up within 60 s (console in $emu/console.log)" >&2
+    pkill -f -- "-initrd $run/initrd.cpio.gz" || true
 }
 watchdog &
 wpid=$!
@@ -183,15 +191,16 @@ else
 fi
 kill $wpid 2>/dev/null || true
 wait $wpid 2>/dev/null || true
+cp "$log" "$emu/console.log" # the last run's console, for a post-mortem
 [ $interactive = 1 ] && stty sane 2>/dev/null
 
 if [ $rc = 124 ]; then
-    echo "arm64-host: timed out after $timeout s (console in $log)" >&2
+    echo "arm64-host: timed out after $timeout s (console in $emu/console.log)" >&2
     exit 124
 fi
 status=$(tr -d '\r' <"$log" | sed -n 's/^god-host: exit status \([0-9]*\)$/\1/p' | tail -n 1)
 if [ -z "$status" ]; then
-    grep -q "god-host: up" "$log" || die "the emulated ARM64 host did not come up (console in $log)"
-    die "the emulated ARM64 host stopped before the command finished (console in $log)"
+    grep -q "god-host: up" "$log" || die "the emulated ARM64 host did not come up (console in $emu/console.log)"
+    die "the emulated ARM64 host stopped before the command finished (console in $emu/console.log)"
 fi
 exit "$status"

@@ -1,0 +1,75 @@
+/*
+ * vm_control.h - starting and stopping a VM's vCPU threads (introduced in chapter 4).
+ *
+ * Each vCPU runs in its own thread, inside KVM_RUN most of the time. Many
+ * things can end the VM: a vCPU's guest powers off, a timeout, the user's
+ * Ctrl-A x, a SIGTERM. Whoever decides calls vm_stop(); the first reason
+ * given wins and every vCPU is kicked out of KVM_RUN:
+ *
+ *   1. set kvm_run->immediate_exit on every vCPU: a thread that is about to
+ *      enter KVM_RUN returns at once with EINTR instead of entering
+ *   2. send each vCPU thread a signal (SIGUSR1, empty handler, no
+ *      SA_RESTART): a thread already inside KVM_RUN returns with EINTR
+ *
+ * Together the two close the race a lone signal has (the signal arriving
+ * just before the thread enters the guest). The main thread waits in
+ * vm_wait(), which also implements the timeout.
+ */
+#ifndef GOD_VM_CONTROL_H
+#define GOD_VM_CONTROL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "vcpu.h"
+
+#define VM_MAX_VCPUS 32
+
+enum vm_stop_reason {
+    VM_RUNNING = 0,
+    VM_STOP_POWEROFF, /* PSCI SYSTEM_OFF */
+    VM_STOP_RESET,    /* PSCI SYSTEM_RESET */
+    VM_STOP_TIMEOUT,  /* vm_wait()'s time ran out */
+    VM_STOP_USER,     /* the user asked to quit (Ctrl-A x) */
+    VM_STOP_SIGNAL,   /* SIGINT, SIGTERM or SIGHUP */
+    VM_STOP_ERROR,    /* a vCPU failed or exited in a way we cannot handle */
+};
+
+struct vm_control {
+    atomic_int reason; /* an enum vm_stop_reason; VM_RUNNING until someone stops the VM */
+    unsigned nr_vcpus;
+    struct vcpu *vcpus[VM_MAX_VCPUS];
+    pthread_t threads[VM_MAX_VCPUS];
+    bool has_thread[VM_MAX_VCPUS];
+    pthread_mutex_t lock;
+    pthread_cond_t stopped;
+};
+
+/* Install the kick signal's handler and reset the state. Returns 0 or -errno. */
+int vm_control_init(struct vm_control *vm);
+
+/* Register a vCPU; its thread is recorded by vm_control_start(). Returns 0 or -E2BIG. */
+int vm_control_add_vcpu(struct vm_control *vm, struct vcpu *vcpu);
+
+/* Start fn(arg) on a new thread for vCPU `index`. Returns 0 or -errno. */
+int vm_control_start(struct vm_control *vm, unsigned index, void *(*fn)(void *), void *arg);
+
+/* Stop the VM for `reason` (the first reason given wins) and kick every vCPU. */
+void vm_stop(struct vm_control *vm, enum vm_stop_reason reason);
+
+static inline bool vm_stopping(struct vm_control *vm)
+{
+    return atomic_load(&vm->reason) != VM_RUNNING;
+}
+
+/*
+ * Wait until the VM stops, or `timeout_s` seconds (0 = forever), in which
+ * case it is stopped with VM_STOP_TIMEOUT. Then join every vCPU thread.
+ * Returns why it stopped.
+ */
+enum vm_stop_reason vm_wait(struct vm_control *vm, unsigned timeout_s);
+
+const char *vm_stop_reason_name(enum vm_stop_reason reason);
+
+#endif
