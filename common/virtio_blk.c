@@ -31,45 +31,6 @@
 
 /* ---- host I/O ------------------------------------------------------------ */
 
-/*
- * pread and pwrite may move fewer bytes than asked (a signal, a huge
- * request) or fail with EINTR; neither is an error, so loop. Reaching the end
- * of the file early is one (the file shrank under us): -EIO.
- */
-static int pread_full(int fd, uint8_t *buf, uint64_t len, uint64_t pos)
-{
-    while (len > 0) {
-        ssize_t n = pread(fd, buf, len, (off_t)pos);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -EIO;
-        buf += n;
-        len -= (uint64_t)n;
-        pos += (uint64_t)n;
-    }
-    return 0;
-}
-
-static int pwrite_full(int fd, const uint8_t *buf, uint64_t len, uint64_t pos)
-{
-    while (len > 0) {
-        ssize_t n = pwrite(fd, buf, len, (off_t)pos);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -EIO;
-        buf += n;
-        len -= (uint64_t)n;
-        pos += (uint64_t)n;
-    }
-    return 0;
-}
-
 static int fdatasync_retry(int fd)
 {
     while (fdatasync(fd) < 0) {
@@ -139,15 +100,30 @@ struct disk_state {
     uint64_t done; /* bytes moved so far */
 };
 
+/*
+ * pread and pwrite may move fewer bytes than asked (a signal, a huge
+ * request) or fail with EINTR; neither is an error, so loop. Reaching the
+ * end of the file early is one (the file shrank under us): -EIO. `done`
+ * counts every byte moved, so a failed read still reports what it filled.
+ */
 static int disk_piece(void *arg, uint8_t *guest, uint64_t len)
 {
     struct disk_state *st = arg;
-    int err = st->to_disk ? pwrite_full(st->fd, guest, len, st->pos)
-                          : pread_full(st->fd, guest, len, st->pos);
-    if (err)
-        return err;
-    st->pos += len;
-    st->done += len;
+
+    while (len > 0) {
+        ssize_t n = st->to_disk ? pwrite(st->fd, guest, len, (off_t)st->pos)
+                                : pread(st->fd, guest, len, (off_t)st->pos);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -EIO;
+        guest += n;
+        len -= (uint64_t)n;
+        st->pos += (uint64_t)n;
+        st->done += (uint64_t)n;
+    }
     return 0;
 }
 
