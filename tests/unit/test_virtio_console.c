@@ -1,0 +1,264 @@
+/*
+ * test_virtio_console.c - virtio-console output and input (common/virtio_console.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <endian.h>
+#include <string.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_ring.h>
+
+#include "guest_mem.h"
+#include "log.h"
+#include "virtio_console.h"
+
+#define BASE     0x40000000ULL
+#define RAM_SIZE (64ULL * 1024)
+#define QSIZE    4
+
+/* Queue q's rings at BASE + q * 0x4000; buffers from BASE + 0x8000. */
+#define DESC_GPA(q)  (BASE + 0x4000ULL * (q))
+#define AVAIL_GPA(q) (DESC_GPA(q) + 0x1000)
+#define USED_GPA(q)  (DESC_GPA(q) + 0x2000)
+#define BUF_GPA      (BASE + 0x8000)
+
+#define RX VIRTIO_CONSOLE_RECEIVEQ
+#define TX VIRTIO_CONSOLE_TRANSMITQ
+
+struct fixture {
+    struct guest_mem mem;
+    struct virtio_console con;
+    char out[256]; /* what tx() received */
+    size_t out_len;
+    unsigned rx_ready_calls;
+    uint16_t avail_idx[2];
+    bool irq_level;
+};
+
+static uint8_t *host(struct fixture *f, uint64_t gpa)
+{
+    return f->mem.host + (gpa - BASE);
+}
+
+static void tx(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct fixture *f = ctx;
+    assert_true(f->out_len + len <= sizeof(f->out));
+    memcpy(f->out + f->out_len, buf, len);
+    f->out_len += len;
+}
+
+static void rx_ready(void *ctx)
+{
+    struct fixture *f = ctx;
+    f->rx_ready_calls++;
+}
+
+static void set_level(void *ctx, unsigned spi, bool level)
+{
+    struct fixture *f = ctx;
+    (void)spi;
+    f->irq_level = level;
+}
+
+static void wr(struct fixture *f, uint64_t offset, uint32_t value)
+{
+    virtio_mmio_write(&f->con.transport, offset, 4, value);
+}
+
+static uint32_t rd(struct fixture *f, uint64_t offset)
+{
+    return (uint32_t)virtio_mmio_read(&f->con.transport, offset, 4);
+}
+
+static void driver_bring_up(struct fixture *f)
+{
+    const uint32_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
+
+    wr(f, VIRTIO_MMIO_STATUS, s);
+    wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
+    wr(f, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VIRTIO_F_VERSION_1, bit 32 */
+    wr(f, VIRTIO_MMIO_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK);
+    for (unsigned q = 0; q < 2; q++) {
+        wr(f, VIRTIO_MMIO_QUEUE_SEL, q);
+        wr(f, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
+        wr(f, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)DESC_GPA(q));
+        wr(f, VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)AVAIL_GPA(q));
+        wr(f, VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)USED_GPA(q));
+        wr(f, VIRTIO_MMIO_QUEUE_READY, 1);
+    }
+    wr(f, VIRTIO_MMIO_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+static int setup_common(void **state, bool bring_up)
+{
+    static struct fixture f;
+    memset(&f, 0, sizeof(f));
+    if (guest_mem_alloc(&f.mem, BASE, RAM_SIZE) != 0)
+        return -1;
+    struct virtio_console_host h = {.tx = tx, .rx_ready = rx_ready, .ctx = &f};
+    struct irq_line irq = {.set_level = set_level, .ctx = &f, .spi = 17};
+    if (virtio_console_init(&f.con, &h, &f.mem, 0x0a000200, irq) != 0)
+        return -1;
+    log_set_muted(true);
+    if (bring_up)
+        driver_bring_up(&f);
+    *state = &f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_common(state, true);
+}
+
+static int setup_idle(void **state)
+{
+    return setup_common(state, false);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    virtio_console_destroy(&f->con);
+    guest_mem_free(&f->mem);
+    return 0;
+}
+
+/* Post a one-descriptor buffer on queue q, using descriptor `d`. */
+static void post(struct fixture *f, unsigned q, unsigned d, uint64_t gpa, uint32_t len,
+                 bool writable)
+{
+    struct vring_desc *desc = (struct vring_desc *)host(f, DESC_GPA(q));
+    struct vring_avail *avail = (struct vring_avail *)host(f, AVAIL_GPA(q));
+
+    desc[d] = (struct vring_desc){.addr = htole64(gpa),
+                                  .len = htole32(len),
+                                  .flags = htole16(writable ? VRING_DESC_F_WRITE : 0)};
+    avail->ring[f->avail_idx[q] % QSIZE] = htole16(d);
+    f->avail_idx[q]++;
+    avail->idx = htole16(f->avail_idx[q]);
+}
+
+static const struct vring_used *used(struct fixture *f, unsigned q)
+{
+    return (const struct vring_used *)host(f, USED_GPA(q));
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void identifies_as_console(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_ID), 3);
+    wr(f, VIRTIO_MMIO_QUEUE_SEL, 1);
+    assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_CONSOLE_QUEUE_SIZE);
+    wr(f, VIRTIO_MMIO_QUEUE_SEL, 2); /* no control queues without MULTIPORT */
+    assert_int_equal(rd(f, VIRTIO_MMIO_QUEUE_NUM_MAX), 0);
+}
+
+static void transmit(void **state)
+{
+    struct fixture *f = *state;
+
+    memcpy(host(f, BUF_GPA), "hello, ", 7);
+    memcpy(host(f, BUF_GPA + 0x100), "world\n", 6);
+    post(f, TX, 0, BUF_GPA, 7, false);
+    post(f, TX, 1, BUF_GPA + 0x100, 6, false);
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, TX);
+
+    assert_int_equal(f->out_len, 13);
+    assert_memory_equal(f->out, "hello, world\n", 13);
+    assert_int_equal(le16toh(used(f, TX)->idx), 2);
+    assert_int_equal(le32toh(used(f, TX)->ring[1].id), 1);
+    assert_int_equal(le32toh(used(f, TX)->ring[1].len), 0); /* we wrote nothing into it */
+    assert_true(f->irq_level);
+}
+
+static void receive_without_buffers(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"abc", 3), 0);
+    assert_false(f->irq_level);
+}
+
+static void receive_before_driver_ok(void **state)
+{
+    struct fixture *f = *state; /* setup_idle */
+
+    assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"abc", 3), 0);
+}
+
+static void receive_fills_posted_buffers(void **state)
+{
+    struct fixture *f = *state;
+
+    post(f, RX, 0, BUF_GPA, 4, true);
+    post(f, RX, 1, BUF_GPA + 0x100, 4, true);
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, RX);
+    assert_int_equal(f->rx_ready_calls, 1);
+
+    /* 10 bytes, 8 bytes of buffers: the caller keeps the last 2. */
+    assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"0123456789", 10), 8);
+    assert_memory_equal(host(f, BUF_GPA), "0123", 4);
+    assert_memory_equal(host(f, BUF_GPA + 0x100), "4567", 4);
+    assert_int_equal(le16toh(used(f, RX)->idx), 2);
+    assert_int_equal(le32toh(used(f, RX)->ring[0].len), 4);
+    assert_true(f->irq_level);
+
+    /* Acknowledge, then the rest arrives once a new buffer is posted. */
+    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+    assert_false(f->irq_level);
+    assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"89", 2), 0);
+    post(f, RX, 2, BUF_GPA + 0x200, 64, true);
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, RX);
+    assert_int_equal(f->rx_ready_calls, 2);
+    assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"89", 2), 2);
+    assert_int_equal(le32toh(used(f, RX)->ring[2].len), 2);
+    assert_memory_equal(host(f, BUF_GPA + 0x200), "89", 2);
+    assert_true(f->irq_level);
+}
+
+static void receive_into_broken_ring(void **state)
+{
+    struct fixture *f = *state;
+
+    post(f, RX, 0, BASE + RAM_SIZE, 16, true); /* outside guest RAM */
+    assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"x", 1), 0);
+    assert_true(rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+static void reset_then_again(void **state)
+{
+    struct fixture *f = *state;
+
+    wr(f, VIRTIO_MMIO_STATUS, 0);
+    assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"x", 1), 0);
+    memset(f->mem.host, 0, RAM_SIZE);
+    memset(f->avail_idx, 0, sizeof(f->avail_idx));
+    driver_bring_up(f);
+    post(f, RX, 0, BUF_GPA, 4, true);
+    assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"x", 1), 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(identifies_as_console, setup, teardown),
+        cmocka_unit_test_setup_teardown(transmit, setup, teardown),
+        cmocka_unit_test_setup_teardown(receive_without_buffers, setup, teardown),
+        cmocka_unit_test_setup_teardown(receive_before_driver_ok, setup_idle, teardown),
+        cmocka_unit_test_setup_teardown(receive_fills_posted_buffers, setup, teardown),
+        cmocka_unit_test_setup_teardown(receive_into_broken_ring, setup, teardown),
+        cmocka_unit_test_setup_teardown(reset_then_again, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
