@@ -102,8 +102,8 @@ void mmio_bus_put_le(uint8_t *data, unsigned len, uint64_t value)
         data[i] = (uint8_t)(value >> (8 * i));
 }
 
-void mmio_bus_format_access(char *buf, size_t size, const char *reg, uint64_t offset,
-                            bool is_write, uint64_t value, bool as_char)
+void mmio_bus_format_access(char *buf, size_t size, const char *reg, uint64_t offset, bool is_write,
+                            uint64_t value, bool as_char)
 {
     char where[32];
     char what[32];
@@ -126,8 +126,8 @@ void mmio_bus_format_access(char *buf, size_t size, const char *reg, uint64_t of
     snprintf(buf, size, "%s %s %s", where, is_write ? "write" : "read", what);
 }
 
-void mmio_bus_describe(const struct mmio_bus *bus, uint64_t addr, const uint8_t *data,
-                       unsigned len, bool is_write, char *buf, size_t size)
+void mmio_bus_describe(const struct mmio_bus *bus, uint64_t addr, const uint8_t *data, unsigned len,
+                       bool is_write, char *buf, size_t size)
 {
     uint64_t value = mmio_bus_get_le(data, len);
     const struct mmio_region *r = mmio_bus_find(bus, addr);

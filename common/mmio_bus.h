@@ -78,8 +78,8 @@ void mmio_bus_put_le(uint8_t *data, unsigned len, uint64_t value);
  * printable ASCII to be shown as a character. A NULL reg prints the offset
  * ("+0x04c read 0x0") so unknown registers still show up.
  */
-void mmio_bus_format_access(char *buf, size_t size, const char *reg, uint64_t offset,
-                            bool is_write, uint64_t value, bool as_char);
+void mmio_bus_format_access(char *buf, size_t size, const char *reg, uint64_t offset, bool is_write,
+                            uint64_t value, bool as_char);
 
 /*
  * The generic --trace line for any device on the bus, using the region's
@@ -87,7 +87,7 @@ void mmio_bus_format_access(char *buf, size_t size, const char *reg, uint64_t of
  * device gives "unmapped 0x00001000 read 0x0". Devices that know better (a
  * data register holding characters) offer their own, e.g. pl011_describe().
  */
-void mmio_bus_describe(const struct mmio_bus *bus, uint64_t addr, const uint8_t *data,
-                       unsigned len, bool is_write, char *buf, size_t size);
+void mmio_bus_describe(const struct mmio_bus *bus, uint64_t addr, const uint8_t *data, unsigned len,
+                       bool is_write, char *buf, size_t size);
 
 #endif
