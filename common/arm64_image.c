@@ -1,0 +1,343 @@
+/*
+ * arm64_image.c - the arm64 Linux Image header, gzip'd kernels, and where the
+ * kernel, initrd and DTB go in guest RAM (introduced in chapter 7).
+ *
+ * The rules all come from Documentation/arch/arm64/booting.rst; see
+ * arm64_image.h for a summary and a picture of the result. Every sum of two
+ * guest addresses or sizes below is checked with __builtin_add_overflow: the
+ * sizes come from a file, and a file can say anything.
+ */
+#include "arm64_image.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* Header fields (booting.rst, "Call the kernel image"); all little endian. */
+#define HDR_TEXT_OFFSET 8
+#define HDR_IMAGE_SIZE  16
+#define HDR_FLAGS       24
+#define HDR_MAGIC       56
+
+static uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+/* For a power-of-two `align`. Returns false when rounding up would wrap. */
+static bool align_up(uint64_t x, uint64_t align, uint64_t *out)
+{
+    if (__builtin_add_overflow(x, align - 1, out))
+        return false;
+    *out &= ~(align - 1);
+    return true;
+}
+
+static uint64_t align_down(uint64_t x, uint64_t align)
+{
+    return x & ~(align - 1);
+}
+
+int arm64_image_parse(const uint8_t *buf, size_t len, struct arm64_image_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!buf || len < ARM64_IMAGE_HEADER_SIZE)
+        return -ENOEXEC;
+    /*
+     * The magic is the only part of the header that identifies it: code0 and
+     * code1 are instructions (a branch to the kernel's start, or an EFI "MZ"
+     * signature followed by one), anything goes there.
+     */
+    if (get_le32(buf + HDR_MAGIC) != ARM64_IMAGE_MAGIC)
+        return -ENOEXEC;
+
+    uint64_t text_offset = get_le64(buf + HDR_TEXT_OFFSET);
+    uint64_t image_size = get_le64(buf + HDR_IMAGE_SIZE);
+    uint64_t flags = get_le64(buf + HDR_FLAGS);
+
+    if (image_size == 0) {
+        /*
+         * A kernel older than 3.17: text_offset was written in the kernel's
+         * own endianness and flags did not exist (the field was reserved).
+         * booting.rst: "Where image_size is zero, text_offset can be assumed
+         * to be 0x80000", and the boot loader should leave as much memory as
+         * possible free after the image. We can only count the file; the
+         * layout keeps the initrd and DTB at the top of RAM.
+         */
+        out->legacy = true;
+        text_offset = ARM64_LEGACY_TEXT_OFFSET;
+        image_size = len;
+        flags = 0;
+    }
+
+    /* Bit 0: a big-endian kernel cannot run on our little-endian vCPUs. */
+    if (flags & ARM64_FLAG_BE)
+        return -ENOEXEC;
+    /*
+     * image_size counts the whole kernel including its BSS, so it is never
+     * smaller than the file. And text_offset is an offset into the 2 MiB
+     * block the kernel starts in: every kernel ever built used 0 (5.8 and
+     * later), 0x80000, or a random page below 2 MiB. Anything else is a
+     * corrupt or hostile header.
+     */
+    if (image_size < len)
+        return -E2BIG;
+    if (text_offset >= ARM64_KERNEL_ALIGN)
+        return -E2BIG;
+
+    /* Bits 1-2, the kernel's page size. Informational: KVM runs any of them. */
+    static const unsigned page_sizes[] = {0, 4096, 16384, 65536};
+    out->page_size = page_sizes[(flags & ARM64_FLAG_PAGE_SIZE_MASK) >> ARM64_FLAG_PAGE_SIZE_SHIFT];
+    /*
+     * Bit 3 (may the kernel live anywhere in RAM) needs no action: we put it
+     * at the lowest 2 MiB boundary of RAM, which suits both answers. Bits
+     * 4-63 are reserved; a future kernel may use them, so they are ignored.
+     */
+    out->text_offset = text_offset;
+    out->image_size = image_size;
+    out->flags = flags;
+    out->file_size = len;
+    return 0;
+}
+
+bool arm64_image_is_gzip(const uint8_t *buf, size_t len)
+{
+    /* RFC 1952: every gzip member starts with ID1 = 0x1f, ID2 = 0x8b. */
+    return buf && len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
+}
+
+int arm64_image_gunzip(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
+                       size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    /* 18 bytes: the smallest gzip file (10-byte header, 8-byte trailer). */
+    if (!arm64_image_is_gzip(in, in_len) || in_len < 18)
+        return -ENOEXEC;
+    if (max_out == 0)
+        return -E2BIG;
+
+    /*
+     * The gzip trailer ends with ISIZE, the uncompressed size modulo 2^32.
+     * It is only a hint (a kernel is never 4 GiB, but the file could lie), so
+     * start with it and grow the buffer if the data turns out larger.
+     */
+    size_t cap = get_le32(in + in_len - 4);
+    if (cap == 0 || cap > max_out)
+        cap = max_out < (64u << 20) ? max_out : (64u << 20);
+
+    uint8_t *buf = malloc(cap);
+    if (!buf)
+        return -ENOMEM;
+
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    /* 16 + MAX_WBITS: expect a gzip header and trailer around the deflate data. */
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+        free(buf);
+        return -ENOMEM;
+    }
+
+    /* zlib counts in uInt (32 bits): feed it input and output in pieces. */
+    size_t consumed = 0, produced = 0;
+    int err = 0;
+    for (;;) {
+        if (zs.avail_in == 0 && consumed < in_len) {
+            size_t chunk = in_len - consumed < UINT_MAX ? in_len - consumed : UINT_MAX;
+            zs.next_in = (Bytef *)(in + consumed);
+            zs.avail_in = (uInt)chunk;
+            consumed += chunk;
+        }
+        if (produced == cap) {
+            if (cap == max_out) {
+                err = -E2BIG;
+                break;
+            }
+            size_t bigger = cap > max_out / 2 ? max_out : cap * 2;
+            uint8_t *p = realloc(buf, bigger);
+            if (!p) {
+                err = -ENOMEM;
+                break;
+            }
+            buf = p;
+            cap = bigger;
+        }
+        size_t room = cap - produced < UINT_MAX ? cap - produced : UINT_MAX;
+        zs.next_out = buf + produced;
+        zs.avail_out = (uInt)room;
+
+        int zr = inflate(&zs, Z_NO_FLUSH);
+        produced += room - zs.avail_out;
+        if (zr == Z_STREAM_END)
+            break; /* anything after the first gzip member is ignored */
+        if (zr == Z_MEM_ERROR) {
+            err = -ENOMEM;
+            break;
+        }
+        if (zr == Z_BUF_ERROR && zs.avail_in == 0 && consumed == in_len) {
+            err = -ENOEXEC; /* the input ended in the middle of the stream */
+            break;
+        }
+        if (zr != Z_OK && zr != Z_BUF_ERROR) {
+            err = -ENOEXEC; /* corrupt data, bad checksum */
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    if (err) {
+        free(buf);
+        return err;
+    }
+    *out = buf;
+    *out_len = produced;
+    return 0;
+}
+
+int arm64_layout_kernel(struct arm64_boot_layout *layout, uint64_t ram_base, uint64_t ram_size,
+                        const struct arm64_image_info *info)
+{
+    uint64_t ram_end, base, start, end;
+
+    memset(layout, 0, sizeof(*layout));
+    if (ram_size == 0 || __builtin_add_overflow(ram_base, ram_size, &ram_end))
+        return -EINVAL;
+    /* The top 2 MiB of RAM (rounded down to a 2 MiB boundary) wait for the DTB. */
+    if (ram_size < ARM64_DTB_MAX_SIZE)
+        return -E2BIG;
+    uint64_t dtb_floor = align_down(ram_end - ARM64_DTB_MAX_SIZE, ARM64_KERNEL_ALIGN);
+
+    if (!align_up(ram_base, ARM64_KERNEL_ALIGN, &base) ||
+        __builtin_add_overflow(base, info->text_offset, &start) ||
+        __builtin_add_overflow(start, info->image_size, &end))
+        return -E2BIG;
+    /*
+     * Not just "inside RAM": the kernel must end at or below dtb_floor.
+     * dtb_floor is 2 MiB aligned, so the kernel and the DTB never share a
+     * 2 MiB block, which booting.rst asks for because the kernel maps the
+     * DTB with 2 MiB block mappings of its own.
+     */
+    if (end > dtb_floor)
+        return -E2BIG;
+
+    layout->ram_base = ram_base;
+    layout->ram_size = ram_size;
+    layout->kernel_base = base;
+    layout->kernel_start = start;
+    layout->kernel_end = end;
+    layout->dtb_floor = dtb_floor;
+    return 0;
+}
+
+int arm64_layout_initrd(struct arm64_boot_layout *layout, uint64_t size)
+{
+    if (layout->ram_size == 0 || size == 0)
+        return -EINVAL;
+
+    /*
+     * booting.rst: the initrd must lie in a 1 GiB aligned window of at most
+     * 32 GiB that also covers the kernel. Take the window starting at the
+     * kernel's 1 GiB boundary; it only matters for guests with > 31 GiB RAM.
+     */
+    uint64_t window_end, top = layout->dtb_floor;
+    if (!__builtin_add_overflow(align_down(layout->kernel_start, ARM64_INITRD_WINDOW_ALIGN),
+                                ARM64_INITRD_WINDOW_SIZE, &window_end) &&
+        window_end < top)
+        top = window_end;
+
+    /* As high as possible: the room after the kernel is the kernel's to use. */
+    if (size > top)
+        return -E2BIG;
+    uint64_t start = align_down(top - size, ARM64_INITRD_ALIGN);
+    if (start < layout->kernel_end)
+        return -E2BIG;
+
+    layout->initrd_start = start;
+    layout->initrd_end = start + size;
+    return 0;
+}
+
+int arm64_layout_dtb(struct arm64_boot_layout *layout, uint64_t size)
+{
+    if (layout->ram_size == 0 || size == 0)
+        return -EINVAL;
+    /* booting.rst: "must not exceed 2 megabytes in size". */
+    if (size > ARM64_DTB_MAX_SIZE)
+        return -E2BIG;
+
+    /*
+     * At the very top of RAM, on an 8-byte boundary (booting.rst). Since
+     * size <= 2 MiB, the start is at or above dtb_floor; checked anyway.
+     */
+    uint64_t ram_end = layout->ram_base + layout->ram_size; /* checked in step 1 */
+    uint64_t start = align_down(ram_end - size, ARM64_DTB_ALIGN);
+    if (start < layout->dtb_floor || start < layout->initrd_end)
+        return -E2BIG;
+
+    layout->dtb_start = start;
+    layout->dtb_end = start + size;
+    return 0;
+}
+
+int arm64_image_load(struct guest_mem *mem, const uint8_t *file, size_t len,
+                     struct arm64_image_info *info, struct arm64_boot_layout *layout)
+{
+    struct arm64_image_info local;
+    const uint8_t *image = file;
+    size_t image_len = len;
+    uint8_t *unpacked = NULL;
+    int err;
+
+    if (!info)
+        info = &local;
+    memset(layout, 0, sizeof(*layout));
+
+    /*
+     * booting.rst, "Decompress the kernel image": arm64 has no
+     * self-decompressor, the boot loader does it. Debian's vmlinuz is a
+     * gzip'd Image. A kernel larger than RAM could not boot, so RAM bounds
+     * the output.
+     */
+    if (arm64_image_is_gzip(file, len)) {
+        size_t max = mem->size < SIZE_MAX ? (size_t)mem->size : SIZE_MAX;
+        err = arm64_image_gunzip(file, len, max, &unpacked, &image_len);
+        if (err)
+            return err;
+        image = unpacked;
+    }
+
+    err = arm64_image_parse(image, image_len, info);
+    if (!err)
+        err = arm64_layout_kernel(layout, mem->gpa_base, mem->size, info);
+    if (!err)
+        err = guest_mem_write(mem, layout->kernel_start, image, image_len);
+    free(unpacked);
+    return err;
+}
+
+const char *arm64_image_strerror(int err)
+{
+    switch (err) {
+    case 0:
+        return "success";
+    case -ENOEXEC:
+        return "not a little-endian arm64 Linux Image (bad header or magic, big-endian kernel, "
+               "or corrupt gzip data)";
+    case -E2BIG:
+        return "does not fit in guest RAM, or the header's sizes are absurd";
+    case -EINVAL:
+        return "invalid request (empty or wrapping RAM, zero size, or no kernel placed yet)";
+    case -ENOMEM:
+        return "out of host memory";
+    case -EFAULT:
+        return "address outside guest RAM";
+    default:
+        return strerror(-err);
+    }
+}
