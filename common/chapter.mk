@@ -5,6 +5,8 @@
 #   COMMON := kvm.c vcpu.c        # the common/ modules it links
 #   GUESTS := guest.S             # guest programs, assembled into guest.bin
 #   RUN    := ./god run guest.bin # what `make run` does
+#   LIBS   := libfdt-dev          # Debian -dev packages of libraries it links
+#                                 # statically (LDLIBS := -lfdt)
 #   include ../common/chapter.mk
 #
 # Targets: all (the default), run, check, clean.
@@ -30,14 +32,29 @@ AS      := $(CROSS_COMPILE)as
 LD      := $(CROSS_COMPILE)ld
 OBJCOPY := $(CROSS_COMPILE)objcopy
 
-CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/common $(EXTRA_CFLAGS) -MMD -MP
+CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -I$(TOP)/common -MMD -MP
 LDFLAGS := -static
-LDLIBS  := $(EXTRA_LIBS) -lpthread
 ifeq ($(SANITIZE),1)
-# The sanitizer runtimes need the dynamic loader: no -static here. The
-# emulated host carries the aarch64 libraries for it.
+# The sanitizer runtimes need the dynamic loader: no -static here (the
+# emulated host carries the aarch64 loader and libraries), but the LIBS are
+# still linked statically so nothing else has to be shipped.
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS := -fsanitize=address,undefined
+LDLIBS  := $(if $(LDLIBS),-Wl,-Bstatic $(LDLIBS) -Wl,-Bdynamic)
+endif
+LDLIBS  += -lpthread
+
+# Libraries for aarch64: on an arm64 machine the -dev packages themselves; on
+# any other, their arm64 builds unpacked into build/sysroot (no dpkg
+# architecture is added: see common/host/arm64-deb.sh).
+ifneq ($(LIBS),)
+ifeq ($(CROSS_COMPILE),)
+EXTRA_PKGS += $(LIBS)
+else
+SYSROOT := $(TOP)/build/sysroot
+CFLAGS  += -I$(SYSROOT)/usr/include -I$(SYSROOT)/usr/include/aarch64-linux-gnu
+LDFLAGS += -L$(SYSROOT)/usr/lib/aarch64-linux-gnu
+endif
 endif
 
 Q := $(if $(V),,@)
@@ -54,6 +71,7 @@ all: $(OUT)/god $(BINS) $(OUT)/check.sh
 $(OUT)/.toolchain:
 	@mkdir -p $(@D)
 	$(Q)$(HOSTSH)/deps.sh make $(if $(CROSS_COMPILE),gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross,gcc libc6-dev) $(EXTRA_PKGS)
+	$(Q)$(foreach p,$(if $(SYSROOT),$(LIBS)),$(HOSTSH)/arm64-deb.sh $(p) $(SYSROOT) &&) true
 	@touch $@
 
 $(OBJ)/main.o: main.c | $(OUT)/.toolchain

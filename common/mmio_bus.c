@@ -142,6 +142,11 @@ void mmio_bus_describe(const struct mmio_bus *bus, uint64_t addr, const uint8_t 
     }
 
     uint64_t offset = addr - r->base;
+    if (r->describe) {
+        r->describe(offset, is_write, value, access, sizeof(access));
+        snprintf(buf, size, "%s %s", r->name ? r->name : "mmio", access);
+        return;
+    }
     const char *reg = r->reg_name ? r->reg_name(r->opaque, offset) : NULL;
     mmio_bus_format_access(access, sizeof(access), reg, offset, is_write, value, false);
     snprintf(buf, size, "%s %s", r->name ? r->name : "mmio", access);

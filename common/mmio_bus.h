@@ -31,6 +31,12 @@ struct mmio_region {
 
     /* Optional: the register's name at offset, for --trace ("UARTDR"), or NULL. */
     const char *(*reg_name)(void *opaque, uint64_t offset);
+
+    /*
+     * Optional: render an access for --trace ("UARTDR write 'H'"), for devices
+     * that know better than a hex number; without it the bus uses reg_name.
+     */
+    void (*describe)(uint64_t offset, bool is_write, uint64_t value, char *buf, size_t len);
 };
 
 struct mmio_bus {

@@ -383,6 +383,7 @@ struct mmio_region pl011_region(struct pl011 *uart)
         .read = pl011_mmio_read,
         .write = pl011_mmio_write,
         .reg_name = pl011_mmio_reg_name,
+        .describe = pl011_describe,
     };
 }
 
