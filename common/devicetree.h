@@ -1,0 +1,78 @@
+/*
+ * devicetree.h - the device tree that tells the guest kernel what hardware it
+ * has (introduced in chapter 7).
+ *
+ * Linux on arm64 does not probe for hardware: the boot loader hands it a
+ * flattened device tree (a DTB) whose address is in x0 at entry
+ * (booting.rst). The tree says where RAM is, how many CPUs there are and how
+ * to start them (PSCI), where the interrupt controller and each device live
+ * and which interrupt each one raises. Each node follows a binding, a schema
+ * in the kernel's Documentation/devicetree/bindings/; devicetree.c cites the
+ * one it follows for every property.
+ *
+ * The tree mirrors memmap.h. To see what we generate:
+ *
+ *     devicetree_write_file(blob, size, "guest.dtb");   (god --dump-dtb)
+ *     dtc -I dtb -O dts guest.dtb
+ */
+#ifndef GOD_DEVICETREE_H
+#define GOD_DEVICETREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum devicetree_device_type {
+    DEVICETREE_PL011,       /* an "arm,pl011" UART */
+    DEVICETREE_VIRTIO_MMIO, /* a "virtio,mmio" transport window (chapter 8) */
+};
+
+struct devicetree_device {
+    enum devicetree_device_type type;
+    uint64_t base, size; /* its MMIO window */
+    unsigned spi;        /* its interrupt, as an SPI number (INTID - 32) */
+};
+
+struct devicetree_config {
+    uint64_t ram_base, ram_size;
+    unsigned ncpus; /* 1 .. DEVICETREE_MAX_CPUS */
+    /*
+     * Each vCPU's MPIDR_EL1 affinity (read it with KVM_GET_ONE_REG), or NULL
+     * for what KVM assigns by default: devicetree_cpu_mpidr().
+     */
+    const uint64_t *mpidrs;
+    const char *bootargs; /* the kernel command line; NULL for none */
+    /* [initrd_start, initrd_end) in guest RAM; both 0 when there is none. */
+    uint64_t initrd_start, initrd_end;
+    /* The console path for /chosen, e.g. "/pl011@9000000"; NULL: the first PL011. */
+    const char *stdout_path;
+    const struct devicetree_device *devices;
+    size_t ndevices;
+};
+
+/* The redistributor region of memmap.h has room for this many vCPUs. */
+#define DEVICETREE_MAX_CPUS 123
+
+/* The devices of memmap.h, ready to list in devicetree_config.devices. */
+struct devicetree_device devicetree_pl011(void);
+struct devicetree_device devicetree_virtio_mmio(unsigned index); /* index < VIRTIO_MMIO_COUNT */
+
+/*
+ * The MPIDR affinity KVM gives vCPU n unless told otherwise: Aff0 = n % 16,
+ * Aff1 = (n / 16) % 256, Aff2 = (n / 4096) % 256. Sixteen CPUs per Aff0
+ * group because a GICv3 SGI addresses at most 16 CPUs of one group.
+ */
+uint64_t devicetree_cpu_mpidr(unsigned n);
+
+/*
+ * Build the DTB. On success *blob is a malloc'd flattened tree (free() it)
+ * of *size bytes, at most 2 MiB (the arm64 limit). Errors: -EINVAL (bad
+ * config: no CPUs or too many, RAM size 0, initrd_end < initrd_start, an
+ * unknown device type, or a libfdt error: fdt_helpers_last_error() says
+ * which call failed), -E2BIG (larger than 2 MiB), -ENOMEM.
+ */
+int devicetree_build(const struct devicetree_config *cfg, void **blob, size_t *size);
+
+/* Write a DTB to a file (for --dump-dtb). Returns 0 or -errno. */
+int devicetree_write_file(const void *blob, size_t size, const char *path);
+
+#endif
