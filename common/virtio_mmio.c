@@ -51,6 +51,54 @@ static void irq_raise(struct virtio_mmio *dev, uint32_t bits)
     irq_update(dev);
 }
 
+/*
+ * Section 2.1.2: the device sets DEVICE_NEEDS_RESET when it cannot go on,
+ * and if the driver is already running it must be told with a config-change
+ * interrupt. Until the driver resets us we process nothing.
+ */
+static void device_needs_reset(struct virtio_mmio *dev)
+{
+    if (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+        return;
+    dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+    if (dev->status & VIRTIO_CONFIG_S_DRIVER_OK)
+        irq_raise(dev, VIRTIO_MMIO_INT_CONFIG);
+}
+
+/* ---- running the device on a queue --------------------------------------- */
+
+/* May the device use queue `index` right now? */
+static struct virtq *live_queue(struct virtio_mmio *dev, unsigned index)
+{
+    if (index >= dev->ops->num_queues)
+        return NULL;
+    if (!(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) || (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET))
+        return NULL;
+    struct virtq *vq = &dev->queues[index];
+    return vq->ready ? vq : NULL;
+}
+
+/* After work on a queue: a broken ring stops the device; completed buffers may interrupt. */
+static void queue_finish(struct virtio_mmio *dev, unsigned index, int err)
+{
+    if (err < 0 && err != -EAGAIN)
+        device_needs_reset(dev);
+    /* Even after an error, buffers completed before it are owed an interrupt. */
+    if (index < dev->ops->num_queues && dev->queues[index].ready &&
+        virtq_should_notify(&dev->queues[index]))
+        irq_raise(dev, VIRTIO_MMIO_INT_VRING);
+}
+
+/* Let the device process queue `index`, if it is live. Lock held. */
+static bool queue_run(struct virtio_mmio *dev, unsigned index)
+{
+    struct virtq *vq = live_queue(dev, index);
+    if (!vq)
+        return false;
+    queue_finish(dev, index, dev->ops->notify(dev->ctx, vq, index));
+    return true;
+}
+
 /* ---- device status (section 2.1) ----------------------------------------- */
 
 /* Section 2.4: a reset returns the device, and all its queues, to the state after power-on. */
@@ -67,20 +115,6 @@ static void device_reset(struct virtio_mmio *dev)
         virtq_reset(&dev->queues[i]);
     if (dev->ops->reset)
         dev->ops->reset(dev->ctx);
-}
-
-/*
- * Section 2.1.2: the device sets DEVICE_NEEDS_RESET when it cannot go on,
- * and if the driver is already running it must be told with a config-change
- * interrupt. Until the driver resets us we process nothing.
- */
-static void device_needs_reset(struct virtio_mmio *dev)
-{
-    if (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)
-        return;
-    dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-    if (dev->status & VIRTIO_CONFIG_S_DRIVER_OK)
-        irq_raise(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
 /*
@@ -132,6 +166,17 @@ static void status_write(struct virtio_mmio *dev, uint32_t value)
         value &= ~VIRTIO_CONFIG_S_DRIVER_OK;
     }
     dev->status = value;
+
+    /*
+     * The driver may have made buffers available before DRIVER_OK (it may
+     * not kick before it, section 3.1.1): let the device look at every
+     * queue once now, so such buffers are never left waiting for a kick
+     * that will not come.
+     */
+    if ((value & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        for (unsigned i = 0; i < dev->ops->num_queues; i++)
+            queue_run(dev, i);
+    }
 }
 
 /* ---- queues -------------------------------------------------------------- */
@@ -142,17 +187,6 @@ static struct virtq *selected_queue(struct virtio_mmio *dev)
     if (dev->queue_sel >= dev->ops->num_queues)
         return NULL;
     return &dev->queues[dev->queue_sel];
-}
-
-/* May the device use queue `index` right now? */
-static struct virtq *live_queue(struct virtio_mmio *dev, unsigned index)
-{
-    if (index >= dev->ops->num_queues)
-        return NULL;
-    if (!(dev->status & VIRTIO_CONFIG_S_DRIVER_OK) || (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET))
-        return NULL;
-    struct virtq *vq = &dev->queues[index];
-    return vq->ready ? vq : NULL;
 }
 
 static void queue_ready_write(struct virtio_mmio *dev, uint32_t value)
@@ -493,29 +527,21 @@ struct virtq *virtio_mmio_queue_begin(struct virtio_mmio *dev, unsigned index)
 
 void virtio_mmio_queue_end(struct virtio_mmio *dev, unsigned index, int err)
 {
-    if (err < 0 && err != -EAGAIN)
-        device_needs_reset(dev);
-    /* Even after an error, buffers completed before it are owed an interrupt. */
-    if (index < dev->ops->num_queues && dev->queues[index].ready &&
-        virtq_should_notify(&dev->queues[index]))
-        irq_raise(dev, VIRTIO_MMIO_INT_VRING);
+    queue_finish(dev, index, err);
     pthread_mutex_unlock(&dev->lock);
 }
 
 void virtio_mmio_queue_notify(struct virtio_mmio *dev, unsigned index)
 {
     static unsigned warned;
-    int err = 0;
 
-    struct virtq *vq = virtio_mmio_queue_begin(dev, index);
-    if (vq) {
-        err = dev->ops->notify(dev->ctx, vq, index);
-    } else if (!(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+    pthread_mutex_lock(&dev->lock);
+    if (!queue_run(dev, index) && !(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
         /* Section 3.1.1: no notifications before DRIVER_OK, and only for real queues. */
         log_warn_limited(&warned, "%s: notify for queue %u (of %u) with status %#x; ignored",
                          dev->name, index, dev->ops->num_queues, dev->status);
     }
-    virtio_mmio_queue_end(dev, index, err);
+    pthread_mutex_unlock(&dev->lock);
 }
 
 void virtio_mmio_config_changed(struct virtio_mmio *dev)

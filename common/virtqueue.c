@@ -26,8 +26,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include <linux/virtio_config.h>
-
 #include "log.h"
 
 /* Sizes of the three parts, section 2.7: each ring ends with an event-index field. */

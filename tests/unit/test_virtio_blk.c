@@ -1,5 +1,6 @@
 /*
- * test_virtio_blk.c - virtio-blk requests against a temporary disk file (common/virtio_blk.c).
+ * test_virtio_blk.c - virtio-blk requests against a temporary disk file (common/virtio_blk.c)
+ * (introduced in chapter 8).
  *
  * The test is the guest driver: it brings the device up through its MMIO
  * registers, writes request chains into fake guest RAM, kicks QueueNotify

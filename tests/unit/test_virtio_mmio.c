@@ -1,5 +1,6 @@
 /*
- * test_virtio_mmio.c - the virtio-mmio register window (common/virtio_mmio.c).
+ * test_virtio_mmio.c - the virtio-mmio register window (common/virtio_mmio.c)
+ * (introduced in chapter 8).
  *
  * A fake device with two queues sits behind the transport; the test plays
  * the guest driver through the same read/write callbacks the MMIO bus uses.
@@ -175,11 +176,16 @@ static void setup_queue(struct fake *f, unsigned q, uint32_t size)
 /* A fully initialised device: features, both queues, DRIVER_OK. */
 static void bring_up(struct fake *f)
 {
+    memset(f->notified, 0, sizeof(f->notified));
     assert_true(negotiate(f, ALL_FEATURES));
     setup_queue(f, 0, QMAX);
     setup_queue(f, 1, 4);
     wr(f, VIRTIO_MMIO_STATUS,
        STATUS_BEFORE | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+    /* DRIVER_OK lets the device look at each queue once; count from here on. */
+    assert_int_equal(f->notified[0], 1);
+    assert_int_equal(f->notified[1], 1);
+    memset(f->notified, 0, sizeof(f->notified));
 }
 
 /* Put a one-descriptor chain on queue q. */
@@ -379,6 +385,22 @@ static void notify_before_driver_ok_is_ignored(void **state)
     assert_int_equal(used_idx(f, 0), 0);
 }
 
+static void buffers_posted_before_driver_ok(void **state)
+{
+    struct fake *f = *state;
+
+    assert_true(negotiate(f, ALL_FEATURES));
+    setup_queue(f, 0, QMAX);
+    add_buffer(f, 0);
+    assert_int_equal(used_idx(f, 0), 0);
+    wr(f, VIRTIO_MMIO_STATUS,
+       STATUS_BEFORE | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+    assert_int_equal(f->notified[0], 1);
+    assert_int_equal(f->notified[1], 0); /* never set up */
+    assert_int_equal(used_idx(f, 0), 1);
+    assert_true(f->irq_level);
+}
+
 static void notify_runs_device_and_interrupts(void **state)
 {
     struct fake *f = *state;
@@ -569,6 +591,7 @@ int main(void)
         T(queue_sel_beyond_queues),
         T(bad_queue_size_needs_reset),
         T(notify_before_driver_ok_is_ignored),
+        T(buffers_posted_before_driver_ok),
         T(notify_runs_device_and_interrupts),
         T(notify_for_missing_queue),
         T(notify_from_another_thread),

@@ -1,5 +1,6 @@
 /*
- * test_virtqueue.c - the split virtqueue walker against a hostile driver (common/virtqueue.c).
+ * test_virtqueue.c - the split virtqueue walker against a hostile driver (common/virtqueue.c)
+ * (introduced in chapter 8).
  *
  * The test plays the driver: it writes descriptors and ring entries into a
  * small fake guest RAM, exactly as a guest kernel would, and checks what the
