@@ -29,17 +29,6 @@
 
 #define HEADER_SIZE sizeof(struct virtio_blk_outhdr)
 
-/* ---- host I/O ------------------------------------------------------------ */
-
-static int fdatasync_retry(int fd)
-{
-    while (fdatasync(fd) < 0) {
-        if (errno != EINTR)
-            return -errno;
-    }
-    return 0;
-}
-
 /* ---- the chain as two byte streams --------------------------------------- */
 
 /*
@@ -92,6 +81,8 @@ static int copy_piece(void *arg, uint8_t *guest, uint64_t len)
     return 0;
 }
 
+/* ---- host I/O ------------------------------------------------------------ */
+
 /* Moving data between the disk and a stream. */
 struct disk_state {
     int fd;
@@ -123,6 +114,15 @@ static int disk_piece(void *arg, uint8_t *guest, uint64_t len)
         len -= (uint64_t)n;
         st->pos += (uint64_t)n;
         st->done += (uint64_t)n;
+    }
+    return 0;
+}
+
+static int fdatasync_retry(int fd)
+{
+    while (fdatasync(fd) < 0) {
+        if (errno != EINTR)
+            return -errno;
     }
     return 0;
 }
@@ -159,7 +159,8 @@ static uint8_t blk_read(struct virtio_blk *blk, const struct guest_mem *mem,
                          (unsigned long long)blk->capacity);
         return VIRTIO_BLK_S_IOERR;
     }
-    struct disk_state st = {.fd = blk->fd, .to_disk = false, .pos = sector * 512};
+    struct disk_state st = {
+        .fd = blk->fd, .to_disk = false, .pos = sector * VIRTIO_BLK_SECTOR_SIZE};
     int err = stream_walk(mem, c, true, 0, len, disk_piece, &st);
     *written = st.done; /* a failed read may still have filled part of the buffers */
     return io_status(blk, err, "read");
@@ -179,7 +180,7 @@ static uint8_t blk_write(struct virtio_blk *blk, const struct guest_mem *mem,
                          (unsigned long long)blk->capacity, blk->read_only ? ", read-only" : "");
         return VIRTIO_BLK_S_IOERR;
     }
-    struct disk_state st = {.fd = blk->fd, .to_disk = true, .pos = sector * 512};
+    struct disk_state st = {.fd = blk->fd, .to_disk = true, .pos = sector * VIRTIO_BLK_SECTOR_SIZE};
     return io_status(blk, stream_walk(mem, c, false, HEADER_SIZE, len, disk_piece, &st), "write");
 }
 

@@ -33,7 +33,7 @@
  * never run at the same time as a reset or a queue set-up. The price: a
  * vCPU touching this device's registers waits for the batch in flight.
  *   - ops callbacks run with the lock held: they must not call any
- *     virtio_mmio_* function that takes it (those are marked "locks").
+ *     virtio_mmio_* function that takes it (those say "Takes the lock").
  *   - irq_line_set() is called with the lock held.
  *   - Code outside ops that wants a queue (e.g. console input arriving on
  *     another thread) brackets its work with virtio_mmio_queue_begin/end.
@@ -86,8 +86,9 @@ struct virtio_device_ops {
      * says -EAGAIN. Return 0, or the -errno from virtq_pop() when the driver
      * broke the ring; the transport then sets DEVICE_NEEDS_RESET. Interrupts
      * are the transport's business: it raises one after notify() returns if
-     * the queue wants it. Called with dev->lock held, possibly from a
-     * worker thread.
+     * the queue wants it. Called with dev->lock held: on a kick (from
+     * whichever thread called virtio_mmio_queue_notify()) and once per
+     * ready queue when the driver sets DRIVER_OK (on the vCPU thread).
      */
     int (*notify)(void *ctx, struct virtq *vq, unsigned index);
 
@@ -128,7 +129,7 @@ void virtio_mmio_destroy(struct virtio_mmio *dev);
 /* The window to hand to mmio_bus_add(): name, base, size and the callbacks below. */
 struct mmio_region virtio_mmio_region(struct virtio_mmio *dev);
 
-/* MMIO callbacks (opaque is the struct virtio_mmio). Lock. */
+/* MMIO callbacks (opaque is the struct virtio_mmio). Take the lock. */
 uint64_t virtio_mmio_read(void *opaque, uint64_t offset, unsigned width);
 void virtio_mmio_write(void *opaque, uint64_t offset, unsigned width, uint64_t value);
 
@@ -138,7 +139,8 @@ const char *virtio_mmio_reg_name(void *opaque, uint64_t offset);
 /*
  * Queue `index` was kicked: if the driver has set DRIVER_OK and the queue is
  * ready, run ops->notify() for it and raise the used-buffer interrupt if
- * needed. Callable from any thread (a worker woken by an ioeventfd). Locks.
+ * needed. Callable from any thread (a worker woken by an ioeventfd).
+ * Takes the lock.
  */
 void virtio_mmio_queue_notify(struct virtio_mmio *dev, unsigned index);
 
@@ -153,7 +155,7 @@ void virtio_mmio_queue_notify(struct virtio_mmio *dev, unsigned index);
 struct virtq *virtio_mmio_queue_begin(struct virtio_mmio *dev, unsigned index);
 void virtio_mmio_queue_end(struct virtio_mmio *dev, unsigned index, int err);
 
-/* The device changed its config space: bump ConfigGeneration and interrupt. Locks. */
+/* The device changed its config space: bump ConfigGeneration, interrupt. Takes the lock. */
 void virtio_mmio_config_changed(struct virtio_mmio *dev);
 
 #endif
