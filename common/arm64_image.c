@@ -300,9 +300,9 @@ int arm64_image_load(struct guest_mem *mem, const uint8_t *file, size_t len,
 
     /*
      * booting.rst, "Decompress the kernel image": arm64 has no
-     * self-decompressor, the boot loader does it. Debian's vmlinuz is a
-     * gzip'd Image. A kernel larger than RAM could not boot, so RAM bounds
-     * the output.
+     * self-decompressor, the boot loader does it (for Image.gz; gzip is
+     * what `make Image.gz` produces). A kernel larger than RAM could not
+     * boot, so RAM bounds the output.
      */
     if (arm64_image_is_gzip(file, len)) {
         size_t max = mem->size < SIZE_MAX ? (size_t)mem->size : SIZE_MAX;

@@ -87,7 +87,12 @@ struct arm64_image_info {
  */
 int arm64_image_parse(const uint8_t *buf, size_t len, struct arm64_image_info *out);
 
-/* True when buf starts like a gzip file (1f 8b): Debian's vmlinuz is one. */
+/*
+ * True when buf starts like a gzip file (1f 8b): arch/arm64/boot/Image.gz,
+ * which some distributions install as vmlinuz. (Debian 12's arm64 vmlinuz is
+ * a plain Image with an EFI header in code0/code1: it parses as it is. An
+ * EFI "zboot" kernel, "MZ" then "zimg", is neither and gets -ENOEXEC.)
+ */
 bool arm64_image_is_gzip(const uint8_t *buf, size_t len);
 
 /*

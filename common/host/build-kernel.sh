@@ -58,8 +58,10 @@ command -v "${CROSS_COMPILE}gcc" >/dev/null || die "no compiler ${CROSS_COMPILE}
 
 # --- the source tree ---------------------------------------------------------
 if [ -n "${KERNEL_SRC:-}" ]; then
-    src=$(cd "$KERNEL_SRC" && pwd) || die "KERNEL_SRC=$KERNEL_SRC is not a directory"
-    [ -f "$src/Makefile" ] && [ -d "$src/arch/arm64" ] || die "$src is not a Linux source tree"
+    src=$(cd "$KERNEL_SRC" 2>/dev/null && pwd) || die "KERNEL_SRC=$KERNEL_SRC is not a directory"
+    if [ ! -f "$src/Makefile" ] || [ ! -d "$src/arch/arm64" ]; then
+        die "$src is not a Linux source tree"
+    fi
     srcid="$src $(make -s -C "$src" kernelversion 2>/dev/null)"
     if git -C "$src" rev-parse HEAD >/dev/null 2>&1; then
         srcid="$srcid $(git -C "$src" rev-parse HEAD)"
@@ -122,35 +124,38 @@ say "configuring: allnoconfig + ${fragments[*]##*/}"
 
 # An option the fragment sets can still be dropped silently: a dependency
 # that is off, a misspelled name, an option this kernel version lacks. Check
-# every line against the final .config and say so loudly.
-missed=0
+# each option's last assignment (a later fragment may override an earlier
+# one) against the final .config, and say so loudly.
+declare -A want
+order=()
 while IFS= read -r line; do
     case $line in
-    CONFIG_*=*)
-        name=${line%%=*}
-        want=$line
-        ;;
+    CONFIG_*=*) name=${line%%=*} ;;
     "# CONFIG_"*" is not set")
         name=${line#"# "}
         name=${name%% *}
-        want=$line
         ;;
     *) continue ;;
     esac
+    [ -n "${want[$name]+set}" ] || order+=("$name")
+    want[$name]=$line
+done <"$merged"
+missed=0
+for name in "${order[@]}"; do
     got=$(grep -E "^($name=|# $name is not set)" "$objdir/.config" || true)
     # An option that is off and has no prompt is simply absent: that is "not set".
-    if [ -z "$got" ] && [ "$want" = "# $name is not set" ]; then
+    if [ -z "$got" ] && [ "${want[$name]}" = "# $name is not set" ]; then
         continue
     fi
-    if [ "$got" != "$want" ]; then
-        say "WARNING: the fragment asks for '$want' but the kernel has '${got:-nothing}'"
+    if [ "$got" != "${want[$name]}" ]; then
+        say "WARNING: the fragment asks for '${want[$name]}' but the kernel has '${got:-nothing}'"
         missed=$((missed + 1))
     fi
-done <"$merged"
+done
 if [ $missed -gt 0 ]; then
     say "WARNING: $missed option(s) did not apply (see above): the kernel may lack a driver the VMM relies on"
 else
-    say "all $(grep -c '^CONFIG_' "$merged") options of the fragment(s) are set"
+    say "all ${#order[@]} options of the fragment(s) are set"
 fi
 
 # --- build ---------------------------------------------------------------------
