@@ -196,9 +196,10 @@ static int dt_cpus(void *fdt, const struct devicetree_config *cfg)
     for (unsigned i = 0; i < cfg->ncpus; i++) {
         uint64_t mpidr = cfg->mpidrs ? cfg->mpidrs[i] : devicetree_cpu_mpidr(i);
         /*
-         * cpus.yaml: reg holds MPIDR_EL1's affinity fields Aff2..Aff0 in one
-         * cell (Aff3 would need a second cell; KVM leaves it 0 below 2^20
-         * vCPUs), and the unit address repeats reg: cpu@0 .. cpu@f, cpu@100.
+         * cpus.yaml: with #address-cells = 1, reg is bits [23:0] of
+         * MPIDR_EL1, the affinity fields Aff2..Aff0 (Aff3 would need a
+         * second cell; KVM never sets it), and the unit address repeats
+         * reg: cpu@0 .. cpu@f, then cpu@100 for the 17th vCPU.
          */
         uint32_t reg = (uint32_t)(mpidr & 0xffffff);
         char name[32];
@@ -286,13 +287,15 @@ static int dt_timer(void *fdt)
      * numbers, 13 14 11 10).
      *
      * The flags cell: the timer's output is a level-sensitive signal that is
-     * high while the timer condition holds, so IRQ_TYPE_LEVEL_HIGH. Older
-     * device trees (and kvmtool) say LEVEL_LOW with a CPU mask in bits
-     * [15:8]; that mask belongs to the GICv2 binding (arm,gic.yaml). The
-     * GICv3 binding defines only bits [3:0] of the flags, with 1 = edge and
-     * 4 = level, because GICv3 routes PPIs by affinity, not by mask: the
-     * mask bits must be 0. (Linux accepts level-low for PPIs too, but a GIC
-     * can only be told "level" or "edge", so level-high is the honest value.)
+     * high while the timer condition holds, so IRQ_TYPE_LEVEL_HIGH (QEMU's
+     * virt board says the same). Many device trees (kvmtool's too) say
+     * IRQ_TYPE_LEVEL_LOW, and GICv2 ones add a CPU mask in bits [15:8]:
+     * that mask belongs to the GICv2 binding (arm,gic.yaml). The GICv3
+     * binding defines only bits [3:0] of the flags, 1 = edge and 4 = level,
+     * since a GICv3 has no such mask (a PPI simply belongs to the CPU whose
+     * redistributor has it): the mask bits must be 0. Linux accepts
+     * level-low for a PPI too, but the GIC itself only knows "level" or
+     * "edge", so level-high is the honest value.
      */
     const uint32_t ppi[] = {
         TIMER_PPI_SEC_PHYS - PPI_INTID_BASE,
@@ -373,9 +376,12 @@ static int dt_virtio(void *fdt, const struct devicetree_device *dev)
     if (err)
         return err;
     /*
-     * Edge-triggered, rising, as QEMU and kvmtool describe virtio-mmio: the
-     * VMM raises the line for each notification, and the driver reads
-     * InterruptStatus and acknowledges through InterruptACK.
+     * Edge-triggered, rising, as QEMU and kvmtool describe virtio-mmio. The
+     * GIC latches the rising edge; the driver reads InterruptStatus, writes
+     * the bits back to InterruptACK and only then looks at the queues, so
+     * nothing is lost while the line is still high. The device model may
+     * hold the line high while InterruptStatus is nonzero (common/virtio_mmio.c
+     * does), as long as it drops it on InterruptACK so the next rise is an edge.
      */
     err = dt_interrupt(fdt, GIC_SPI, dev->spi, IRQ_TYPE_EDGE_RISING);
     if (err)
