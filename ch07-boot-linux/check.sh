@@ -1,0 +1,64 @@
+#!/bin/sh
+# Chapter 7 milestone, run on the ARM64 host: boot Linux with two vCPUs,
+# reach the BusyBox shell, talk to it through the console, power off.
+#
+# god's stdin is a pipe here, not a terminal, so we play the user: write a
+# command into the pipe, then wait until its answer shows up in the output.
+# Every answer is computed by the guest (6*7, its CPU count, its machine
+# name), so the check fails unless a real shell in a real kernel replied.
+# Then `poweroff`, and god must exit 0 (PSCI SYSTEM_OFF). Both our kernel
+# and Debian's stock arm64 kernel must get there.
+fail() {
+    echo "FAIL: $*"
+    [ -f out.txt ] && tail -n 20 out.txt
+    [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null
+    exit 1
+}
+
+uptime_cs() { tr -d . </proc/uptime | cut -d' ' -f1; } # centiseconds since the host booted
+
+# wait_for TEXT SECONDS: until TEXT appears in out.txt (or god dies, or the time runs out)
+wait_for() {
+    end=$(($(uptime_cs) + $2 * 100))
+    while [ "$(uptime_cs)" -lt "$end" ]; do
+        grep -qF -- "$1" out.txt && return 0
+        kill -0 "$pid" 2>/dev/null || { sleep 1; grep -qF -- "$1" out.txt && return 0; return 1; }
+        sleep 0.2
+    done
+    return 1
+}
+
+say() { printf '%s\n' "$1" >&3; }
+
+boot() {
+    label=$1
+    shift
+    rm -f in out.txt
+    mkfifo in
+    start=$(uptime_cs)
+    ./god boot "$@" --initrd initramfs.cpio.gz --cpus 2 --timeout 1200 <in >out.txt 2>&1 &
+    pid=$!
+    exec 3>in # keep the pipe open: god would see end of input otherwise
+
+    wait_for "guest:" 900 || fail "$label: no shell prompt"
+    t=$(($(uptime_cs) - start))
+    echo "$label: shell prompt $((t / 100)).$((t % 100 / 10)) s after god started"
+
+    say 'echo MARK-$((6*7))'
+    wait_for "MARK-42" 60 || fail "$label: the shell did not answer"
+    say 'echo CPUS=$(grep -c ^processor /proc/cpuinfo)'
+    wait_for "CPUS=2" 60 || fail "$label: the guest does not see 2 CPUs"
+    say 'echo ARCH=$(uname -m)'
+    wait_for "ARCH=aarch64" 60 || fail "$label: uname -m is not aarch64"
+    say 'poweroff'
+    wait "$pid"
+    rc=$?
+    exec 3>&-
+    [ "$rc" -eq 0 ] || fail "$label: god exited $rc after poweroff, want 0"
+    grep -q "stopped: the guest powered off" out.txt || fail "$label: not a PSCI power-off"
+    echo "$label: answered, saw 2 CPUs, aarch64, powered off"
+}
+
+boot "our kernel" --kernel Image --cmdline "console=ttyAMA0 quiet"
+boot "Debian's kernel" --kernel debian-Image --cmdline "console=ttyAMA0 quiet"
+echo "PASS: ch07 milestone"

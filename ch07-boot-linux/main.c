@@ -1,0 +1,380 @@
+/*
+ * Chapter 7 - god boot: a real Linux kernel, to a shell you can type into.
+ *
+ * Everything the earlier chapters built comes together, plus what a kernel
+ * needs that a 20-line guest did not:
+ *
+ *   - the kernel Image placed where the arm64 boot protocol says
+ *     (common/arm64_image.c), an initrd next to it
+ *   - a device tree describing the machine (common/devicetree.c): RAM,
+ *     CPUs, PSCI, the GIC, the timer, the UART, the command line
+ *   - boot registers: x0 = the DTB's address, MMU off, EL1h, DAIF masked
+ *   - several vCPUs, one thread each; the secondaries start powered off and
+ *     the kernel wakes them with PSCI CPU_ON (which KVM handles)
+ *   - an interactive console (common/console.c): raw terminal, keystrokes
+ *     into the PL011's receive FIFO and its interrupt, Ctrl-A x to quit
+ *
+ * Exit status: 0 the guest powered off; 1 an error or a vCPU failure;
+ * 2 bad usage; 3 --timeout ran out; 4 the guest asked for a reset (we do
+ * not reboot: run again); 5 you quit with Ctrl-A x; 128+N signal N.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arm64_image.h"
+#include "console.h"
+#include "devicetree.h"
+#include "fdt_helpers.h"
+#include "file.h"
+#include "gic.h"
+#include "guest_mem.h"
+#include "kvm.h"
+#include "memmap.h"
+#include "mmio_bus.h"
+#include "pl011.h"
+#include "run_loop.h"
+#include "size.h"
+#include "stop_signals.h"
+#include "vcpu.h"
+#include "vm_control.h"
+
+#define DEFAULT_CMDLINE "console=ttyAMA0 earlycon=pl011,0x09000000"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,
+    EXIT_USAGE = 2,
+    EXIT_TIMEOUT = 3,
+    EXIT_RESET = 4,
+    EXIT_QUIT = 5
+};
+
+struct options {
+    const char *kernel, *initrd, *cmdline, *dump_dtb;
+    uint64_t ram_size;
+    unsigned cpus, timeout;
+    bool trace;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: god boot -k KERNEL [options]\n"
+            "  Boot an arm64 Linux kernel with a PL011 console on this terminal.\n"
+            "options:\n"
+            "  -k, --kernel FILE     the kernel: an arm64 Image (gzip'd is fine)\n"
+            "  -i, --initrd FILE     an initramfs to pass to it\n"
+            "  -p, --cmdline TEXT    the kernel command line (default \"%s\")\n"
+            "  -m, --ram SIZE        guest RAM (default 256M)\n"
+            "  -c, --cpus N          vCPUs (default 1)\n"
+            "      --dump-dtb FILE   also write the generated device tree to FILE\n"
+            "  -t, --timeout SEC     stop the guest after SEC seconds (default 0 = never)\n"
+            "  -T, --trace           print every exit, decoded, and a summary at the end\n"
+            "console: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends Ctrl-A\n",
+            DEFAULT_CMDLINE);
+}
+
+static void die(const char *what, int err)
+{
+    console_restore_terminal();
+    fprintf(stderr, "god: %s: %s\n", what, strerror(-err));
+    exit(EXIT_FAIL);
+}
+
+static unsigned parse_number(const char *opt, const char *text, unsigned max)
+{
+    char *end;
+    unsigned long v = strtoul(text, &end, 10);
+    if (!*text || *end || v > max) {
+        fprintf(stderr, "god: %s %s: need a number up to %u\n", opt, text, max);
+        exit(EXIT_USAGE);
+    }
+    return (unsigned)v;
+}
+
+static void parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"kernel", required_argument, NULL, 'k'},  {"initrd", required_argument, NULL, 'i'},
+        {"cmdline", required_argument, NULL, 'p'}, {"ram", required_argument, NULL, 'm'},
+        {"cpus", required_argument, NULL, 'c'},    {"dump-dtb", required_argument, NULL, 'D'},
+        {"timeout", required_argument, NULL, 't'}, {"trace", no_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.cmdline = DEFAULT_CMDLINE, .ram_size = RAM_DEFAULT_SIZE, .cpus = 1};
+    int c;
+
+    if (argc < 2 || strcmp(argv[1], "boot") != 0) {
+        usage(stderr);
+        exit(EXIT_USAGE);
+    }
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "k:i:p:m:c:t:Th", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            opt->kernel = optarg;
+            break;
+        case 'i':
+            opt->initrd = optarg;
+            break;
+        case 'p':
+            opt->cmdline = optarg;
+            break;
+        case 'D':
+            opt->dump_dtb = optarg;
+            break;
+        case 'T':
+            opt->trace = true;
+            break;
+        case 'c':
+            opt->cpus = parse_number("--cpus", optarg, VM_MAX_VCPUS);
+            break;
+        case 't':
+            opt->timeout = parse_number("--timeout", optarg, 1u << 30);
+            break;
+        case 'm':
+            if (size_parse(optarg, &opt->ram_size) < 0 || opt->ram_size < (16ULL << 20) ||
+                opt->ram_size % (2ULL << 20)) {
+                fprintf(stderr, "god: --ram %s: need a multiple of 2M, at least 16M\n", optarg);
+                exit(EXIT_USAGE);
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            exit(EXIT_OK);
+        default:
+            usage(stderr);
+            exit(EXIT_USAGE);
+        }
+    }
+    if (optind != argc || !opt->kernel) {
+        usage(stderr);
+        exit(EXIT_USAGE);
+    }
+    if (opt->cpus == 0) {
+        fprintf(stderr, "god: --cpus must be at least 1\n");
+        exit(EXIT_USAGE);
+    }
+}
+
+/* The PL011 transmit line and receive side, wired to the console. */
+static void uart_tx(void *ctx, uint8_t byte)
+{
+    (void)ctx;
+    console_write(&byte, 1);
+}
+
+static size_t uart_receive(void *uart, const uint8_t *buf, size_t len)
+{
+    return pl011_receive(uart, buf, len);
+}
+
+static void uart_wait_room(void *uart, int timeout_ms)
+{
+    pl011_wait_rx_room(uart, timeout_ms);
+}
+
+static void quit_from_console(void *vm)
+{
+    vm_stop(vm, VM_STOP_USER);
+}
+
+/* Load the kernel Image at the place the boot protocol asks for. */
+static void load_kernel(struct guest_mem *mem, const char *path, struct arm64_boot_layout *layout)
+{
+    uint8_t *file;
+    size_t len;
+    /* A compressed kernel is smaller than the RAM it unpacks into. */
+    int ret = file_read_all(path, (size_t)mem->size, &file, &len);
+    if (ret < 0) {
+        fprintf(stderr, "god: kernel %s: %s\n", path,
+                ret == -EFBIG ? "larger than guest RAM" : strerror(-ret));
+        exit(EXIT_FAIL);
+    }
+    struct arm64_image_info info;
+    ret = arm64_image_load(mem, file, len, &info, layout);
+    free(file);
+    if (ret < 0) {
+        fprintf(stderr, "god: kernel %s: %s\n", path, arm64_image_strerror(ret));
+        exit(EXIT_FAIL);
+    }
+}
+
+/* The initrd goes high in RAM, below where the DTB will be. */
+static void load_initrd(struct guest_mem *mem, const char *path, struct arm64_boot_layout *layout)
+{
+    uint64_t size, len;
+    int ret = file_size(path, &size);
+    if (ret == 0 && size == 0)
+        ret = -EINVAL;
+    if (ret == 0)
+        ret = arm64_layout_initrd(layout, size);
+    if (ret == 0)
+        ret = guest_mem_load_file(mem, layout->initrd_start, path, &len);
+    if (ret < 0) {
+        fprintf(stderr, "god: initrd %s: %s\n", path,
+                ret == -E2BIG || ret == -EFBIG ? "does not fit in guest RAM next to the kernel"
+                : ret == -EINVAL               ? "not a non-empty regular file"
+                                               : strerror(-ret));
+        exit(EXIT_FAIL);
+    }
+    layout->initrd_end = layout->initrd_start + len;
+}
+
+/* Describe the machine to the kernel, and put the description at the top of RAM. */
+static void load_device_tree(struct guest_mem *mem, const struct options *opt,
+                             const uint64_t *mpidrs, struct arm64_boot_layout *layout)
+{
+    const struct devicetree_device devices[] = {devicetree_pl011()};
+    const struct devicetree_config cfg = {
+        .ram_base = mem->gpa_base,
+        .ram_size = mem->size,
+        .ncpus = opt->cpus,
+        .mpidrs = mpidrs,
+        .bootargs = opt->cmdline,
+        .initrd_start = layout->initrd_start,
+        .initrd_end = layout->initrd_end,
+        .devices = devices,
+        .ndevices = sizeof(devices) / sizeof(devices[0]),
+    };
+    void *dtb;
+    size_t size;
+    int ret = devicetree_build(&cfg, &dtb, &size);
+    if (ret < 0) {
+        fprintf(stderr, "god: building the device tree: %s%s%s\n", strerror(-ret),
+                *fdt_helpers_last_error() ? ": " : "", fdt_helpers_last_error());
+        exit(EXIT_FAIL);
+    }
+    if ((ret = arm64_layout_dtb(layout, size)) < 0 ||
+        (ret = guest_mem_write(mem, layout->dtb_start, dtb, size)) < 0)
+        die("placing the device tree", ret);
+    if (opt->dump_dtb && (ret = devicetree_write_file(dtb, size, opt->dump_dtb)) < 0) {
+        fprintf(stderr, "god: --dump-dtb %s: %s\n", opt->dump_dtb, strerror(-ret));
+        exit(EXIT_FAIL);
+    }
+    free(dtb);
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt;
+    parse_options(argc, argv, &opt);
+
+    /* 1. The VM and its RAM (chapter 2). */
+    int kvm = kvm_open();
+    if (kvm < 0)
+        die("cannot open /dev/kvm", kvm);
+    int vm = kvm_create_vm(kvm, 0);
+    if (vm < 0)
+        die("KVM_CREATE_VM", vm);
+    struct guest_mem mem;
+    int ret = guest_mem_alloc(&mem, RAM_BASE, opt.ram_size);
+    if (ret < 0)
+        die("allocating guest RAM", ret);
+    if ((ret = kvm_set_memory(vm, 0, &mem)) < 0)
+        die("KVM_SET_USER_MEMORY_REGION", ret);
+
+    /* 2. The interrupt controller (chapter 5): created now, finalised after the vCPUs. */
+    struct gic gic;
+    if ((ret = gic_create(&gic, vm, opt.cpus)) < 0)
+        die(ret == -ENODEV ? "this host cannot give guests a GICv3" : "creating the vGIC", ret);
+
+    /*
+     * 3. The vCPUs. Only vCPU 0 runs at first; the others start powered off
+     * until the kernel brings them up with PSCI CPU_ON. Each has an MPIDR
+     * (its affinity, its "CPU number") that the device tree must repeat.
+     */
+    static struct vcpu vcpus[VM_MAX_VCPUS];
+    uint64_t mpidrs[VM_MAX_VCPUS];
+    for (unsigned i = 0; i < opt.cpus; i++) {
+        if ((ret = vcpu_create(&vcpus[i], kvm, vm, i)) < 0)
+            die("KVM_CREATE_VCPU", ret);
+        if ((ret = vcpu_init(&vcpus[i], vm, i ? 1u << KVM_ARM_VCPU_POWER_OFF : 0)) < 0)
+            die("KVM_ARM_VCPU_INIT", ret);
+        if ((ret = vcpu_get_reg(&vcpus[i], ARM64_SYS_REG(3, 0, 0, 0, 5), &mpidrs[i])) < 0)
+            die("reading MPIDR_EL1", ret);
+        mpidrs[i] &= 0xff00ffffffULL; /* the affinity fields only */
+    }
+    if ((ret = gic_finalize(&gic)) < 0)
+        die("initialising the vGIC", ret);
+
+    /* 4. The devices (chapter 4): the PL011, its interrupt wired to the GIC. */
+    struct mmio_bus bus = {0};
+    struct pl011 uart;
+    struct pl011_output uart_out = {.tx = uart_tx};
+    struct irq_line uart_irq = {.set_level = gic_irq_line_set, .ctx = &gic, .spi = PL011_SPI};
+    if ((ret = pl011_init(&uart, &uart_out, &uart_irq)) < 0)
+        die("PL011", ret);
+    struct mmio_region uart_region = pl011_region(&uart);
+    if ((ret = mmio_bus_add(&bus, &uart_region)) < 0)
+        die("placing the PL011 on the MMIO bus", ret);
+
+    /* 5. Kernel, initrd, device tree: in that order, each placed around the others. */
+    struct arm64_boot_layout layout;
+    load_kernel(&mem, opt.kernel, &layout);
+    if (opt.initrd)
+        load_initrd(&mem, opt.initrd, &layout);
+    load_device_tree(&mem, &opt, mpidrs, &layout);
+
+    /* 6. The boot protocol's register state: x0 = DTB, x1..x3 = 0, MMU off, EL1h, DAIF masked. */
+    if ((ret = vcpu_set_entry(&vcpus[0], layout.kernel_start, VCPU_PSTATE_EL1H_MASKED)) < 0 ||
+        (ret = vcpu_set_reg(&vcpus[0], VCPU_XREG(0), layout.dtb_start)) < 0)
+        die("setting the boot registers", ret);
+
+    /* 7. Signals stop the VM cleanly; the console makes this terminal the guest's. */
+    struct vm_control control;
+    if ((ret = vm_control_init(&control)) < 0)
+        die("setting up vCPU threads", ret);
+    if ((ret = stop_signals_start(&control)) < 0)
+        die("setting up signal handling", ret);
+    struct console console;
+    struct console_sink sink = {.receive = uart_receive, .wait_room = uart_wait_room, .ctx = &uart};
+    if ((ret = console_init(&console, &sink, quit_from_console, &control)) < 0)
+        die("setting up the console", ret);
+
+    /* 8. Go: one thread per vCPU, the console's input thread, and we wait. */
+    static struct run_loop loops[VM_MAX_VCPUS];
+    for (unsigned i = 0; i < opt.cpus; i++) {
+        loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control};
+        if (opt.trace)
+            loops[i].trace = stderr;
+        if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0 ||
+            (ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
+            die("starting a vCPU thread", ret);
+    }
+    if ((ret = console_start(&console)) < 0)
+        die("starting the console", ret);
+    enum vm_stop_reason why = vm_wait(&control, opt.timeout);
+    console_stop(&console);
+
+    fprintf(stderr, "\r\ngod: stopped: %s\r\n", vm_stop_reason_name(why));
+    if (opt.trace)
+        run_loop_print_summary(loops, opt.cpus, stderr);
+
+    for (unsigned i = 0; i < opt.cpus; i++)
+        vcpu_destroy(&vcpus[i]);
+    pl011_destroy(&uart);
+    guest_mem_free(&mem);
+    close(vm);
+    close(kvm);
+
+    switch (why) {
+    case VM_STOP_POWEROFF:
+        return EXIT_OK;
+    case VM_STOP_TIMEOUT:
+        return EXIT_TIMEOUT;
+    case VM_STOP_RESET:
+        return EXIT_RESET;
+    case VM_STOP_USER:
+        return EXIT_QUIT;
+    case VM_STOP_SIGNAL:
+        return 128 + stop_signals_received();
+    default:
+        return EXIT_FAIL;
+    }
+}
