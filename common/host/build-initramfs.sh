@@ -89,27 +89,26 @@ echo "god: Linux $(uname -r) is up on $(grep -c ^processor /proc/cpuinfo) CPU(s)
     "$(($(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024)) MiB"
 echo "god: console is $(cat /sys/class/tty/console/active); exit the shell to power off"
 
-# `poweroff`, `reboot` and `halt` typed in the shell do not power anything
-# off themselves: they signal PID 1 (SIGUSR2, SIGTERM, SIGUSR1) and leave the
-# rest to init. We are init, so we catch those and do it: -f calls reboot(2)
-# directly, which syncs the disks and ends in PSCI SYSTEM_OFF (or
-# SYSTEM_RESET). Without a handler, the kernel never delivers them to PID 1.
-trap 'poweroff -f' USR2
-trap 'reboot -f' TERM
-trap 'halt -f' USR1
+# From here BusyBox's own init is PID 1, for one reason: `poweroff`,
+# `reboot` and `halt` typed in the shell do not power anything off
+# themselves. They signal PID 1 (SIGUSR2, SIGTERM, SIGUSR1) and leave the
+# rest to init, which runs the shutdown actions of /etc/inittab (sync,
+# unmount) and then calls reboot(2): PSCI SYSTEM_OFF or SYSTEM_RESET, and
+# the VMM exits.
+exec /bin/busybox init
+EOF
+chmod 755 "$root/init"
 
+# BusyBox init's table: what to run at start and before shutting down.
 # setsid: a new session, so the shell can take a controlling terminal.
 # cttyhack: opens the real console device (ttyAMA0, hvc0: /dev/console
 # itself cannot be a controlling terminal) so job control and Ctrl-C work.
-# In the background, so that `wait` below can be interrupted by the traps.
-setsid cttyhack sh -l &
-wait
-
-# PID 1 must never exit (the kernel would panic): power off instead.
-echo "god: shell exited, powering off"
-poweroff -f
+# When that shell exits, we power off too.
+cat >"$root/etc/inittab" <<'EOF'
+::once:/bin/sh -c 'setsid cttyhack sh -l; echo "god: shell exited, powering off"; poweroff'
+::shutdown:/bin/sync
+::shutdown:/bin/umount -a -r
 EOF
-chmod 755 "$root/init"
 
 cat >"$root/etc/profile" <<'EOF'
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
