@@ -7,6 +7,12 @@
 #   RUN    := ./god run guest.bin # what `make run` does
 #   LIBS   := libfdt-dev          # Debian -dev packages of libraries it links
 #                                 # statically (LDLIBS := -lfdt)
+#   RUN_DISK := disk.img          # a disk image in build/<chapter> that run uses
+#
+# A chapter whose milestone needs work on this side of the ARM64 host too has
+# a check-host.sh: `check-host.sh prepare OUT` makes OUT/check.img, attached
+# to the ARM64 host for check.sh, and `check-host.sh verify OUT` examines it
+# afterwards.
 #   include ../common/chapter.mk
 #
 # Targets: all (the default), run, check, clean.
@@ -107,10 +113,15 @@ $(OUT)/check.sh: check.sh
 # run and check happen on an ARM64 host with KVM (see common/host/arm64-host.sh).
 # Exit status 5 is god's "you quit with Ctrl-A x": not an error to make.
 run: all
-	$(Q)$(HOSTSH)/arm64-host.sh -C $(CHAPTER) -t 0 -- $(RUN) || [ $$? -eq 5 ]
+	$(Q)$(HOSTSH)/arm64-host.sh -C $(CHAPTER) -t 0 $(if $(RUN_DISK),-d $(OUT)/$(RUN_DISK)) \
+		-- $(RUN) || [ $$? -eq 5 ]
 
+HOST_CHECK := $(wildcard check-host.sh)
 check: all
-	$(Q)$(HOSTSH)/arm64-host.sh -C $(CHAPTER) -t $(or $(CHECK_TIMEOUT),300) -s check.sh
+	$(if $(HOST_CHECK),$(Q)sh check-host.sh prepare $(OUT))
+	$(Q)$(HOSTSH)/arm64-host.sh -C $(CHAPTER) -t $(or $(CHECK_TIMEOUT),300) \
+		$(if $(HOST_CHECK),-d $(OUT)/check.img) -s check.sh
+	$(if $(HOST_CHECK),$(Q)sh check-host.sh verify $(OUT))
 
 clean:
 	rm -rf $(OUT)

@@ -10,7 +10,19 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 script=$(mktemp)
 log=$(mktemp)
-trap 'rm -f "$script" "$log"' EXIT
+trap 'rm -f "$script" "$log" "$log.host"' EXIT
+
+# A chapter with a check-host.sh also has work on this side: preparing the
+# disk image its check uses (attached to the ARM64 host) and verifying it
+# afterwards. One boot can attach one such disk.
+disk=""
+for ch in "$@"; do
+    if [ -f "$top/$ch/check-host.sh" ]; then
+        [ -z "$disk" ] || { echo "milestones.sh: only one chapter can attach a disk per boot" >&2; exit 1; }
+        sh "$top/$ch/check-host.sh" prepare "$top/build/$ch" || echo "milestone $ch: prepare failed" >>"$log.host"
+        disk=$top/build/$ch/check.img
+    fi
+done
 
 for ch in "$@"; do
     # Each check gets its own time limit so one hang cannot eat the others' time.
@@ -22,13 +34,22 @@ EOT
 done
 
 # Inside the emulated host /work is build/; natively the harness runs us in build/.
-"$top/common/host/arm64-host.sh" -t $((900 * $# + 120)) -s "$script" 2>&1 | tee "$log"
+"$top/common/host/arm64-host.sh" -t $((900 * $# + 120)) ${disk:+-d "$disk"} -s "$script" 2>&1 | tee "$log"
+
+for ch in "$@"; do
+    if [ -f "$top/$ch/check-host.sh" ]; then
+        sh "$top/$ch/check-host.sh" verify "$top/build/$ch" || echo "milestone $ch: host verification failed" >>"$log.host"
+    fi
+done
 
 passed=0
 failed=0
 for ch in "$@"; do
     rc=$(tr -d '\r' <"$log" | sed -n "s/^milestone $ch: exit status \([0-9]*\)$/\1/p" | tail -n 1)
-    if [ "$rc" = 0 ]; then
+    if [ "$rc" = 0 ] && grep -q "^milestone $ch: " "$log.host" 2>/dev/null; then
+        failed=$((failed + 1))
+        echo "FAIL $ch ($(grep "^milestone $ch: " "$log.host" | cut -d: -f2-))"
+    elif [ "$rc" = 0 ]; then
         passed=$((passed + 1))
         echo "PASS $ch"
     else

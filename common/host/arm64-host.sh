@@ -16,9 +16,10 @@
 #
 # HOST=native|emulated overrides the choice. DIR is relative to build/ (for
 # example ch03-vcpu); the command runs there. -s runs a shell script instead
-# of one command, for running many checks in one boot. -d attaches a raw disk
-# image that appears inside the emulated host as /dev/vda (and, natively, is
-# simply passed through as the path in $GOD_DISK). -t bounds the whole run
+# of one command, for running many checks in one boot. -d attaches a disk
+# image: inside the emulated host it is the block device /dev/vda, and DIR
+# gets a link to it under the image's own name, so `--disk disk.img` works in
+# both modes and what the guest writes lands in the file on this side. -t bounds the whole run
 # (default 600 s; 0 means no limit, for interactive use). The exit status is
 # the command's; 124 means the time ran out, 125 that the emulated host failed.
 set -eu
@@ -37,7 +38,7 @@ while getopts "C:t:s:d:" opt; do
     C) dir=$OPTARG ;;
     t) timeout=$OPTARG ;;
     s) script=$OPTARG ;;
-    d) disk=$OPTARG ;;
+    d) disk=$(readlink -f "$OPTARG") ;;
     *) exit 2 ;;
     esac
 done
@@ -66,7 +67,6 @@ fi
 
 if [ "$mode" = native ]; then
     cd "$build/$dir" || die "no directory build/$dir (did the build run?)"
-    export GOD_DISK=$disk
     if [ -n "$script" ]; then
         exec timeout --foreground "${timeout}" sh "$script"
     fi
@@ -117,8 +117,10 @@ trap cleanup EXIT
 
 mkdir -p "$payload/work"
 for d in "$build"/*/; do
-    case $(basename "$d") in emu | tests* | cache) continue ;; esac
-    cp -a "$d" "$payload/work/"
+    case $(basename "$d") in emu | tests* | cache | sysroot | fuzz | bench-*) continue ;; esac
+    # The attached disk travels as a disk, not as a copy in the initramfs.
+    (cd "$build" && find "$(basename "$d")" ! -path "${disk#"$build"/}" -print0 |
+        cpio -0 -pdm --quiet "$payload/work")
 done
 # Dynamically linked builds (SANITIZE=1) need the aarch64 loader and libraries.
 if [ -d /usr/aarch64-linux-gnu/lib ] && [ "$(uname -m)" != aarch64 ]; then
@@ -133,7 +135,7 @@ interactive=0
 [ -t 0 ] && [ -t 1 ] && interactive=1
 {
     echo "cd /work/$dir || exit 125"
-    [ -n "$disk" ] && echo "export GOD_DISK=/dev/vda"
+    [ -n "$disk" ] && echo "ln -sf /dev/vda /work/${disk#"$build"/}"
     if [ $interactive = 1 ]; then
         # The emulated console starts at 0x0; tell it the real terminal's size.
         echo "stty rows $(tput lines 2>/dev/null || echo 24) cols $(tput cols 2>/dev/null || echo 80)"
@@ -157,6 +159,7 @@ echo "$interactive" >"$payload/work/.interactive"
 drive=()
 if [ -n "$disk" ]; then
     [ -f "$disk" ] || die "no disk image $disk"
+    case $disk in "$build"/*) ;; *) die "the disk image must be inside build/: $disk" ;; esac
     drive=(-drive "file=$disk,if=none,format=raw,id=d0" -device virtio-blk-device,drive=d0)
 fi
 log=$run/console.log

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Chapter 8 milestone, run on the ARM64 host: boot with the console on hvc0
+# (virtio-console) and check.img as a virtio-blk disk, then, typing into the
+# virtio console: mount /dev/vda, check known.txt is what the host put there
+# (its checksum is in known.sha256 next to us), write new.bin with fresh
+# random content and its checksum, sync, unmount, power off. check-host.sh
+# verify then reads new.bin back out of the image on the other side.
+fail() {
+    echo "FAIL: $*"
+    [ -f out.txt ] && tail -n 20 out.txt
+    [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null
+    exit 1
+}
+
+uptime_cs() { tr -d . </proc/uptime | cut -d' ' -f1; }
+
+wait_for() {
+    end=$(($(uptime_cs) + $2 * 100))
+    while [ "$(uptime_cs)" -lt "$end" ]; do
+        grep -qF -- "$1" out.txt && return 0
+        kill -0 "$pid" 2>/dev/null || { sleep 1; grep -qF -- "$1" out.txt && return 0; return 1; }
+        sleep 0.2
+    done
+    return 1
+}
+
+say() { printf '%s\n' "$1" >&3; }
+
+[ -e check.img ] || fail "no check.img (run through make check, which prepares it)"
+known=$(cut -d' ' -f1 known.sha256)
+rm -f in out.txt
+mkfifo in
+start=$(uptime_cs)
+./god boot --kernel Image --initrd initramfs.cpio.gz --cpus 2 --disk check.img \
+    --cmdline "console=hvc0 quiet" --timeout 1200 <in >out.txt 2>&1 &
+pid=$!
+exec 3>in
+
+wait_for "guest:" 900 || fail "no shell prompt on hvc0"
+t=$(($(uptime_cs) - start))
+echo "shell prompt on hvc0 $((t / 100)).$((t % 100 / 10)) s after god started"
+grep -q "console is hvc0" out.txt || fail "the console is not hvc0"
+
+say 'mount /dev/vda /mnt && echo MOUNTED-$((1+1))'
+wait_for "MOUNTED-2" 120 || fail "mounting /dev/vda failed"
+say 'echo KNOWN=$(sha256sum /mnt/known.txt)'
+wait_for "KNOWN=$known" 120 || fail "known.txt read through virtio-blk has the wrong checksum"
+echo "read known.txt through virtio-blk: checksum matches"
+say 'dd if=/dev/urandom of=/mnt/new.bin bs=1024 count=512 2>/dev/null; cd /mnt && sha256sum new.bin >new.sha256; cd /; sync && echo SYNCED-$((2+2))'
+wait_for "SYNCED-4" 300 || fail "writing new.bin failed"
+say 'umount /mnt && echo UNMOUNTED-$((3+3))'
+wait_for "UNMOUNTED-6" 120 || fail "umount failed"
+say 'poweroff'
+wait "$pid"
+rc=$?
+exec 3>&-
+[ "$rc" -eq 0 ] || fail "god exited $rc after poweroff, want 0"
+echo "wrote new.bin, synced, unmounted, powered off"
+echo "PASS: ch08 milestone (guest side)"

@@ -1,0 +1,530 @@
+/*
+ * Chapter 8 - god boot, with virtio: a paravirtual console and disks.
+ *
+ * Chapter 7's machine emulated real hardware, a PL011, one register access
+ * (one exit) per byte. Virtio devices are designed for virtual machines:
+ * the guest puts whole buffers in shared memory (virtqueues) and rings a
+ * doorbell once. New since chapter 7:
+ *
+ *   - virtio-mmio transport windows at 0x0a000000 (common/virtio_mmio.c),
+ *     one per device, each with its node in the device tree
+ *   - split virtqueues, every guest-supplied value checked (common/virtqueue.c)
+ *   - a virtio console, the guest's hvc0 (common/virtio_console.c); the
+ *     PL011 stays for early boot messages (earlycon)
+ *   - virtio-blk disks backed by files, --disk FILE[,ro] (common/virtio_blk.c)
+ *   - each device's doorbell is an ioeventfd and its work runs on a thread
+ *     of its own, so the vCPU never waits for the disk (common/virtio_worker.c)
+ *
+ * Exit status: 0 the guest powered off; 1 an error or a vCPU failure;
+ * 2 bad usage; 3 --timeout ran out; 4 the guest asked for a reset (we do
+ * not reboot: run again); 5 you quit with Ctrl-A x; 128+N signal N.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arm64_image.h"
+#include "console.h"
+#include "devicetree.h"
+#include "fdt_helpers.h"
+#include "file.h"
+#include "gic.h"
+#include "guest_mem.h"
+#include "kvm.h"
+#include "memmap.h"
+#include "mmio_bus.h"
+#include "pl011.h"
+#include "run_loop.h"
+#include "size.h"
+#include "stop_signals.h"
+#include "vcpu.h"
+#include "virtio_blk.h"
+#include "virtio_console.h"
+#include "virtio_worker.h"
+#include "vm_control.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+
+#define DEFAULT_CMDLINE "console=hvc0 earlycon=pl011,0x09000000"
+#define MAX_DISKS       8
+
+enum {
+    EXIT_OK = 0,
+    EXIT_FAIL = 1,
+    EXIT_USAGE = 2,
+    EXIT_TIMEOUT = 3,
+    EXIT_RESET = 4,
+    EXIT_QUIT = 5
+};
+
+struct disk {
+    const char *path;
+    bool read_only;
+    int fd;
+    struct virtio_blk blk;
+};
+
+struct options {
+    const char *kernel, *initrd, *cmdline, *dump_dtb;
+    struct disk disks[MAX_DISKS];
+    unsigned nr_disks;
+    uint64_t ram_size;
+    unsigned cpus, timeout;
+    bool trace;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: god boot -k KERNEL [options]\n"
+            "  Boot an arm64 Linux kernel with a virtio console on this terminal.\n"
+            "options:\n"
+            "  -k, --kernel FILE     the kernel: an arm64 Image (gzip'd is fine)\n"
+            "  -i, --initrd FILE     an initramfs to pass to it\n"
+            "  -p, --cmdline TEXT    the kernel command line (default \"%s\")\n"
+            "  -m, --ram SIZE        guest RAM (default 256M)\n"
+            "  -c, --cpus N          vCPUs (default 1)\n"
+            "  -d, --disk FILE[,ro]  a virtio-blk disk backed by FILE (repeatable, up to 8)\n"
+            "      --dump-dtb FILE   also write the generated device tree to FILE\n"
+            "  -t, --timeout SEC     stop the guest after SEC seconds (default 0 = never)\n"
+            "  -T, --trace           print every exit, decoded, and a summary at the end\n"
+            "console: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends Ctrl-A\n",
+            DEFAULT_CMDLINE);
+}
+
+static void die(const char *what, int err)
+{
+    console_restore_terminal();
+    fprintf(stderr, "god: %s: %s\n", what, strerror(-err));
+    exit(EXIT_FAIL);
+}
+
+static unsigned parse_number(const char *opt, const char *text, unsigned max)
+{
+    char *end;
+    unsigned long v = strtoul(text, &end, 10);
+    if (!*text || *end || v > max) {
+        fprintf(stderr, "god: %s %s: need a number up to %u\n", opt, text, max);
+        exit(EXIT_USAGE);
+    }
+    return (unsigned)v;
+}
+
+/* --disk FILE or --disk FILE,ro */
+static void add_disk(struct options *opt, char *arg)
+{
+    if (opt->nr_disks == MAX_DISKS) {
+        fprintf(stderr, "god: at most %d disks\n", MAX_DISKS);
+        exit(EXIT_USAGE);
+    }
+    struct disk *d = &opt->disks[opt->nr_disks++];
+    char *comma = strrchr(arg, ',');
+    if (comma && strcmp(comma, ",ro") == 0) {
+        *comma = '\0';
+        d->read_only = true;
+    }
+    d->path = arg;
+}
+
+static void parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"kernel", required_argument, NULL, 'k'},
+        {"initrd", required_argument, NULL, 'i'},
+        {"cmdline", required_argument, NULL, 'p'},
+        {"ram", required_argument, NULL, 'm'},
+        {"cpus", required_argument, NULL, 'c'},
+        {"dump-dtb", required_argument, NULL, 'D'},
+        {"timeout", required_argument, NULL, 't'},
+        {"trace", no_argument, NULL, 'T'},
+        {"disk", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.cmdline = DEFAULT_CMDLINE, .ram_size = RAM_DEFAULT_SIZE, .cpus = 1};
+    int c;
+
+    if (argc < 2 || strcmp(argv[1], "boot") != 0) {
+        usage(stderr);
+        exit(EXIT_USAGE);
+    }
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "k:i:p:m:c:d:t:Th", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'k':
+            opt->kernel = optarg;
+            break;
+        case 'i':
+            opt->initrd = optarg;
+            break;
+        case 'p':
+            opt->cmdline = optarg;
+            break;
+        case 'D':
+            opt->dump_dtb = optarg;
+            break;
+        case 'T':
+            opt->trace = true;
+            break;
+        case 'c':
+            opt->cpus = parse_number("--cpus", optarg, VM_MAX_VCPUS);
+            break;
+        case 'd':
+            add_disk(opt, optarg);
+            break;
+        case 't':
+            opt->timeout = parse_number("--timeout", optarg, 1u << 30);
+            break;
+        case 'm':
+            if (size_parse(optarg, &opt->ram_size) < 0 || opt->ram_size < (16ULL << 20) ||
+                opt->ram_size % (2ULL << 20)) {
+                fprintf(stderr, "god: --ram %s: need a multiple of 2M, at least 16M\n", optarg);
+                exit(EXIT_USAGE);
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            exit(EXIT_OK);
+        default:
+            usage(stderr);
+            exit(EXIT_USAGE);
+        }
+    }
+    if (optind != argc || !opt->kernel) {
+        usage(stderr);
+        exit(EXIT_USAGE);
+    }
+    if (opt->cpus == 0) {
+        fprintf(stderr, "god: --cpus must be at least 1\n");
+        exit(EXIT_USAGE);
+    }
+}
+
+/* The PL011 only talks: early boot messages, before hvc0 exists. */
+static void uart_tx(void *ctx, uint8_t byte)
+{
+    (void)ctx;
+    console_write(&byte, 1);
+}
+
+/*
+ * The virtio console talks and listens. Input waits for the guest to post
+ * receive buffers; the device tells us when it did (rx_ready, called with the
+ * device's lock held, so all it may do is wake the input thread).
+ */
+struct hvc {
+    struct virtio_console dev;
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    bool buffers_posted;
+};
+
+static void hvc_tx(void *ctx, const uint8_t *buf, size_t len)
+{
+    (void)ctx;
+    console_write(buf, len);
+}
+
+static void hvc_rx_ready(void *ctx)
+{
+    struct hvc *hvc = ctx;
+    pthread_mutex_lock(&hvc->lock);
+    hvc->buffers_posted = true;
+    pthread_cond_broadcast(&hvc->ready);
+    pthread_mutex_unlock(&hvc->lock);
+}
+
+static size_t hvc_receive(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct hvc *hvc = ctx;
+    pthread_mutex_lock(&hvc->lock);
+    hvc->buffers_posted = false;
+    pthread_mutex_unlock(&hvc->lock);
+    return virtio_console_receive(&hvc->dev, buf, len);
+}
+
+static void hvc_wait_room(void *ctx, int timeout_ms)
+{
+    struct hvc *hvc = ctx;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += (long)timeout_ms * 1000000L;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&hvc->lock);
+    while (!hvc->buffers_posted)
+        if (pthread_cond_timedwait(&hvc->ready, &hvc->lock, &deadline) != 0)
+            break;
+    pthread_mutex_unlock(&hvc->lock);
+}
+
+/* Virtio device n: its window and its interrupt line into the GIC. */
+static uint64_t virtio_base(unsigned n)
+{
+    return VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_SIZE;
+}
+
+static struct irq_line virtio_irq(struct gic *gic, unsigned n)
+{
+    return (struct irq_line){
+        .set_level = gic_irq_line_set, .ctx = gic, .spi = VIRTIO_SPI_FIRST + n};
+}
+
+static void quit_from_console(void *vm)
+{
+    vm_stop(vm, VM_STOP_USER);
+}
+
+/* Load the kernel Image at the place the boot protocol asks for. */
+static void load_kernel(struct guest_mem *mem, const char *path, struct arm64_boot_layout *layout)
+{
+    uint8_t *file;
+    size_t len;
+    /* A compressed kernel is smaller than the RAM it unpacks into. */
+    int ret = file_read_all(path, (size_t)mem->size, &file, &len);
+    if (ret < 0) {
+        fprintf(stderr, "god: kernel %s: %s\n", path,
+                ret == -EFBIG ? "larger than guest RAM" : strerror(-ret));
+        exit(EXIT_FAIL);
+    }
+    struct arm64_image_info info;
+    ret = arm64_image_load(mem, file, len, &info, layout);
+    free(file);
+    if (ret < 0) {
+        fprintf(stderr, "god: kernel %s: %s\n", path, arm64_image_strerror(ret));
+        exit(EXIT_FAIL);
+    }
+}
+
+/* The initrd goes high in RAM, below where the DTB will be. */
+static void load_initrd(struct guest_mem *mem, const char *path, struct arm64_boot_layout *layout)
+{
+    uint64_t size, len;
+    int ret = file_size(path, &size);
+    if (ret == 0 && size == 0)
+        ret = -EINVAL;
+    if (ret == 0)
+        ret = arm64_layout_initrd(layout, size);
+    if (ret == 0)
+        ret = guest_mem_load_file(mem, layout->initrd_start, path, &len);
+    if (ret < 0) {
+        fprintf(stderr, "god: initrd %s: %s\n", path,
+                ret == -E2BIG || ret == -EFBIG ? "does not fit in guest RAM next to the kernel"
+                : ret == -EINVAL               ? "not a non-empty regular file"
+                                               : strerror(-ret));
+        exit(EXIT_FAIL);
+    }
+    layout->initrd_end = layout->initrd_start + len;
+}
+
+/* Describe the machine to the kernel, and put the description at the top of RAM. */
+static void load_device_tree(struct guest_mem *mem, const struct options *opt,
+                             const uint64_t *mpidrs, struct arm64_boot_layout *layout)
+{
+    /* The PL011, then virtio #0 (the console) and one virtio window per disk. */
+    struct devicetree_device devices[2 + MAX_DISKS] = {devicetree_pl011()};
+    for (unsigned i = 0; i <= opt->nr_disks; i++)
+        devices[1 + i] = devicetree_virtio_mmio(i);
+    const struct devicetree_config cfg = {
+        .ram_base = mem->gpa_base,
+        .ram_size = mem->size,
+        .ncpus = opt->cpus,
+        .mpidrs = mpidrs,
+        .bootargs = opt->cmdline,
+        .initrd_start = layout->initrd_start,
+        .initrd_end = layout->initrd_end,
+        .devices = devices,
+        .ndevices = 2 + opt->nr_disks,
+    };
+    void *dtb;
+    size_t size;
+    int ret = devicetree_build(&cfg, &dtb, &size);
+    if (ret < 0) {
+        fprintf(stderr, "god: building the device tree: %s%s%s\n", strerror(-ret),
+                *fdt_helpers_last_error() ? ": " : "", fdt_helpers_last_error());
+        exit(EXIT_FAIL);
+    }
+    if ((ret = arm64_layout_dtb(layout, size)) < 0 ||
+        (ret = guest_mem_write(mem, layout->dtb_start, dtb, size)) < 0)
+        die("placing the device tree", ret);
+    if (opt->dump_dtb && (ret = devicetree_write_file(dtb, size, opt->dump_dtb)) < 0) {
+        fprintf(stderr, "god: --dump-dtb %s: %s\n", opt->dump_dtb, strerror(-ret));
+        exit(EXIT_FAIL);
+    }
+    free(dtb);
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt;
+    parse_options(argc, argv, &opt);
+
+    /* 1. The VM and its RAM (chapter 2). */
+    int kvm = kvm_open();
+    if (kvm < 0)
+        die("cannot open /dev/kvm", kvm);
+    int vm = kvm_create_vm(kvm, 0);
+    if (vm < 0)
+        die("KVM_CREATE_VM", vm);
+    struct guest_mem mem;
+    int ret = guest_mem_alloc(&mem, RAM_BASE, opt.ram_size);
+    if (ret < 0)
+        die("allocating guest RAM", ret);
+    if ((ret = kvm_set_memory(vm, 0, &mem)) < 0)
+        die("KVM_SET_USER_MEMORY_REGION", ret);
+
+    /* 2. The interrupt controller (chapter 5): created now, finalised after the vCPUs. */
+    struct gic gic;
+    if ((ret = gic_create(&gic, vm, opt.cpus)) < 0)
+        die(ret == -ENODEV ? "this host cannot give guests a GICv3" : "creating the vGIC", ret);
+
+    /*
+     * 3. The vCPUs. Only vCPU 0 runs at first; the others start powered off
+     * until the kernel brings them up with PSCI CPU_ON. Each has an MPIDR
+     * (its affinity, its "CPU number") that the device tree must repeat.
+     */
+    static struct vcpu vcpus[VM_MAX_VCPUS];
+    uint64_t mpidrs[VM_MAX_VCPUS];
+    for (unsigned i = 0; i < opt.cpus; i++) {
+        if ((ret = vcpu_create(&vcpus[i], kvm, vm, i)) < 0)
+            die("KVM_CREATE_VCPU", ret);
+        if ((ret = vcpu_init(&vcpus[i], vm, i ? 1u << KVM_ARM_VCPU_POWER_OFF : 0)) < 0)
+            die("KVM_ARM_VCPU_INIT", ret);
+        if ((ret = vcpu_get_reg(&vcpus[i], ARM64_SYS_REG(3, 0, 0, 0, 5), &mpidrs[i])) < 0)
+            die("reading MPIDR_EL1", ret);
+        mpidrs[i] &= 0xff00ffffffULL; /* the affinity fields only */
+    }
+    if ((ret = gic_finalize(&gic)) < 0)
+        die("initialising the vGIC", ret);
+
+    /* 4. The devices: the PL011 (chapter 4), its interrupt wired to the GIC. */
+    struct mmio_bus bus = {0};
+    struct pl011 uart;
+    struct pl011_output uart_out = {.tx = uart_tx};
+    struct irq_line uart_irq = {.set_level = gic_irq_line_set, .ctx = &gic, .spi = PL011_SPI};
+    if ((ret = pl011_init(&uart, &uart_out, &uart_irq)) < 0)
+        die("PL011", ret);
+    struct mmio_region uart_region = pl011_region(&uart);
+    if ((ret = mmio_bus_add(&bus, &uart_region)) < 0)
+        die("placing the PL011 on the MMIO bus", ret);
+
+    /* New: virtio #0 is the console, each disk takes the next window and SPI. */
+    static struct hvc hvc = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
+    struct virtio_console_host hvc_host = {.tx = hvc_tx, .rx_ready = hvc_rx_ready, .ctx = &hvc};
+    if ((ret = virtio_console_init(&hvc.dev, &hvc_host, &mem, virtio_base(0),
+                                   virtio_irq(&gic, 0))) < 0)
+        die("virtio console", ret);
+    struct virtio_mmio *virtio_devs[1 + MAX_DISKS] = {&hvc.dev.transport};
+    for (unsigned i = 0; i < opt.nr_disks; i++) {
+        struct disk *d = &opt.disks[i];
+        d->fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (d->fd < 0) {
+            fprintf(stderr, "god: --disk %s: %s\n", d->path, strerror(errno));
+            return EXIT_FAIL;
+        }
+        char id[24];
+        snprintf(id, sizeof(id), "god-disk-%u", i);
+        ret = virtio_blk_init(&d->blk, d->fd, d->read_only, id, &mem, virtio_base(1 + i),
+                              virtio_irq(&gic, 1 + i));
+        if (ret < 0) {
+            fprintf(stderr, "god: --disk %s: %s\n", d->path,
+                    ret == -EINVAL ? "not a regular file or block device" : strerror(-ret));
+            return EXIT_FAIL;
+        }
+        virtio_devs[1 + i] = &d->blk.transport;
+    }
+    for (unsigned i = 0; i <= opt.nr_disks; i++) {
+        struct mmio_region region = virtio_mmio_region(virtio_devs[i]);
+        if ((ret = mmio_bus_add(&bus, &region)) < 0)
+            die("placing a virtio device on the MMIO bus", ret);
+    }
+
+    /* 5. Kernel, initrd, device tree: in that order, each placed around the others. */
+    struct arm64_boot_layout layout;
+    load_kernel(&mem, opt.kernel, &layout);
+    if (opt.initrd)
+        load_initrd(&mem, opt.initrd, &layout);
+    load_device_tree(&mem, &opt, mpidrs, &layout);
+
+    /* 6. The boot protocol's register state: x0 = DTB, x1..x3 = 0, MMU off, EL1h, DAIF masked. */
+    if ((ret = vcpu_set_entry(&vcpus[0], layout.kernel_start, VCPU_PSTATE_EL1H_MASKED)) < 0 ||
+        (ret = vcpu_set_reg(&vcpus[0], VCPU_XREG(0), layout.dtb_start)) < 0)
+        die("setting the boot registers", ret);
+
+    /* 7. Signals stop the VM cleanly; the console makes this terminal the guest's. */
+    struct vm_control control;
+    if ((ret = vm_control_init(&control)) < 0)
+        die("setting up vCPU threads", ret);
+    if ((ret = stop_signals_start(&control)) < 0)
+        die("setting up signal handling", ret);
+    struct console console;
+    struct console_sink sink = {.receive = hvc_receive, .wait_room = hvc_wait_room, .ctx = &hvc};
+    if ((ret = console_init(&console, &sink, quit_from_console, &control)) < 0)
+        die("setting up the console", ret);
+
+    /* 8. Go: one thread per vCPU, the console's input thread, and we wait. */
+    static struct run_loop loops[VM_MAX_VCPUS];
+    for (unsigned i = 0; i < opt.cpus; i++) {
+        loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control};
+        if (opt.trace)
+            loops[i].trace = stderr;
+        if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0 ||
+            (ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
+            die("starting a vCPU thread", ret);
+    }
+    /* Each virtio device gets its doorbell (ioeventfd) and its worker thread. */
+    static struct virtio_worker workers[1 + MAX_DISKS];
+    for (unsigned i = 0; i <= opt.nr_disks; i++)
+        if ((ret = virtio_worker_start(&workers[i], vm, virtio_devs[i])) < 0)
+            fprintf(stderr, "god: %s: no ioeventfd (%s); doorbells will be MMIO exits\n",
+                    virtio_devs[i]->name, strerror(-ret));
+    if ((ret = console_start(&console)) < 0)
+        die("starting the console", ret);
+    enum vm_stop_reason why = vm_wait(&control, opt.timeout);
+    console_stop(&console);
+
+    /*
+     * The vCPUs are stopped. Let the workers finish the request in hand, then
+     * make everything the guest was told is written really be on the disk.
+     */
+    for (unsigned i = 0; i <= opt.nr_disks; i++)
+        virtio_worker_stop(&workers[i]);
+    for (unsigned i = 0; i < opt.nr_disks; i++) {
+        if (!opt.disks[i].read_only && fdatasync(opt.disks[i].fd) < 0)
+            fprintf(stderr, "god: flushing %s: %s\n", opt.disks[i].path, strerror(errno));
+        virtio_blk_destroy(&opt.disks[i].blk);
+        close(opt.disks[i].fd);
+    }
+    virtio_console_destroy(&hvc.dev);
+
+    fprintf(stderr, "\r\ngod: stopped: %s\r\n", vm_stop_reason_name(why));
+    if (opt.trace)
+        run_loop_print_summary(loops, opt.cpus, stderr);
+
+    for (unsigned i = 0; i < opt.cpus; i++)
+        vcpu_destroy(&vcpus[i]);
+    pl011_destroy(&uart);
+    guest_mem_free(&mem);
+    close(vm);
+    close(kvm);
+
+    switch (why) {
+    case VM_STOP_POWEROFF:
+        return EXIT_OK;
+    case VM_STOP_TIMEOUT:
+        return EXIT_TIMEOUT;
+    case VM_STOP_RESET:
+        return EXIT_RESET;
+    case VM_STOP_USER:
+        return EXIT_QUIT;
+    case VM_STOP_SIGNAL:
+        return 128 + stop_signals_received();
+    default:
+        return EXIT_FAIL;
+    }
+}
