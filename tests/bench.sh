@@ -1,0 +1,128 @@
+#!/bin/sh
+# bench.sh - `make bench`: how fast is god, and how much memory does it take?
+#
+#   1. MMIO exit cost: wall time of a guest making N MMIO reads, minus that of
+#      the same guest making none, divided by N (tests/bench/mmio_loop.S).
+#   2. Linux boot time: from starting `god boot` to the guest's shell prompt,
+#      with our kernel and (if built) Debian's.
+#   3. Memory: the VMM's peak RSS (VmHWM) during that boot, next to the guest
+#      RAM size.
+#
+# Everything runs in one boot of the ARM64 host (native, or emulated: see
+# common/host/arm64-host.sh) through tests/bench/on-host.sh. Prints a table
+# and appends one line per metric to build/bench/results.txt:
+#   <metric> <value> <unit> <UTC date> <host mode>
+# No thresholds: numbers are reported, not judged (speed gates would fail on
+# a slow or busy machine for no fault of the code). Exits non-zero only when
+# a measurement could not be taken.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+out=$top/build/bench
+N=10000 # MMIO exits per timed run: ~3 s emulated, long enough to dwarf start-up noise
+RAM_MIB=256
+
+die() {
+    echo "bench: $*" >&2
+    exit 1
+}
+
+# --- build what the host will run (make all normally did the chapters) -------
+make --no-print-directory -C tests/bench N=$N
+[ -x build/ch04-uart/god ] || make --no-print-directory -C ch04-uart
+[ -x build/ch07-boot-linux/god ] || make --no-print-directory -C ch07-boot-linux
+# The guest kernel(s) and initramfs: built once and cached, up to date is a no-op.
+# Without network Debian's kernel may be unobtainable; ours alone still counts.
+make --no-print-directory -C ch07-boot-linux guest ||
+    echo "bench: 'make -C ch07-boot-linux guest' failed; using what is there" >&2
+for f in Image initramfs.cpio.gz; do
+    [ -s "build/ch07-boot-linux/$f" ] || die "build/ch07-boot-linux/$f is missing (make -C ch07-boot-linux guest)"
+done
+kernels=Image
+[ -s build/ch07-boot-linux/debian-Image ] && kernels="Image debian-Image"
+
+# The same choice arm64-host.sh makes, recorded with every result: emulated
+# (TCG) numbers and native ones are different quantities.
+mode=${HOST:-auto}
+if [ "$mode" = auto ]; then
+    if [ "$(uname -m)" = aarch64 ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+        mode=native
+    else
+        mode=emulated
+    fi
+fi
+
+# --- run it: one host boot, its output kept for parsing ----------------------
+script=$(mktemp)
+log=$out/last-run.log
+trap 'rm -f "$script" "$log.rc"' EXIT
+{
+    echo "N=$N"
+    echo "KERNELS=\"$kernels\""
+    cat tests/bench/on-host.sh
+} >"$script"
+echo "bench: measuring on the $mode ARM64 host (a few minutes when emulated)"
+# tee shows progress as it happens; the status travels through a file
+# because a pipeline's status is tee's.
+{
+    rc=0
+    common/host/arm64-host.sh -C . -t 3600 -s "$script" 2>&1 || rc=$?
+    echo $rc >"$log.rc"
+} | tee "$log"
+rc=$(cat "$log.rc")
+tr -d '\r' <"$log" >"$log.tmp" && mv "$log.tmp" "$log"
+
+reason=$(sed -n 's/^BENCH-FAIL: //p' "$log" | head -n 1)
+[ -z "$reason" ] || die "measurement failed: $reason (full output in $log)"
+[ "$rc" = 0 ] || die "the ARM64 host run exited $rc (full output in $log)"
+grep -q '^BENCH done ' "$log" || die "the run ended before all measurements (full output in $log)"
+
+# value NAME: the integer the host reported for NAME
+value() {
+    v=$(sed -n "s/^BENCH $1 \([0-9][0-9]*\) .*/\1/p" "$log" | tail -n 1)
+    [ -n "$v" ] || die "no $1 in the host's output (full output in $log)"
+    echo "$v"
+}
+
+# --- the table and results.txt -----------------------------------------------
+date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+rows=$(mktemp)
+trap 'rm -f "$script" "$log.rc" "$rows"' EXIT
+# row METRIC VALUE UNIT LABEL REFERENCE
+row() {
+    printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$rows"
+    echo "$1 $2 $3 $date $mode" >>"$out/results.txt"
+}
+
+n=$(value mmio_n)
+t_n=$(value mmio_n_ns)
+t_0=$(value mmio_0_ns)
+mmio_us=$(awk -v a="$t_n" -v b="$t_0" -v n="$n" 'BEGIN { printf "%.2f", (a - b) / n / 1000 }')
+row mmio_exit_us "$mmio_us" us "MMIO exit cost (N=$n)" "~300 us (emulated host, 2-core x86_64)"
+
+for k in $kernels; do
+    name=$(echo "$k" | sed 's/-Image$//; s/^Image$/ours/')
+    label=$([ "$name" = ours ] && echo "our kernel" || echo "Debian's kernel")
+    ns=$(value "boot_${name}_ns")
+    kib=$(value "rss_${name}_kib")
+    s=$(awk -v ns="$ns" 'BEGIN { printf "%.2f", ns / 1e9 }')
+    mib=$(awk -v k="$kib" 'BEGIN { printf "%.1f", k / 1024 }')
+    # References: what this bench measured on the emulated host, 2-core x86_64.
+    if [ "$name" = ours ]; then ref_s="~4 s" ref_mib="~23 MiB"; else ref_s="~13 s" ref_mib="~69 MiB"; fi
+    row "boot_to_shell_s_$name" "$s" s "Linux boot to shell, $label" "$ref_s (emulated host, 2-core x86_64)"
+    row "peak_rss_mib_$name" "$mib" MiB "god peak RSS (VmHWM), $label" \
+        "$ref_mib; guest RAM is $RAM_MIB MiB"
+done
+
+echo
+echo "god bench: $mode ARM64 host, $date"
+awk -F '\t' 'BEGIN { printf "%-42s %10s %-4s  %s\n", "metric", "value", "unit", "reference"
+                     printf "%-42s %10s %-4s  %s\n", "------", "-----", "----", "---------" }
+             { printf "%-42s %10s %-4s  %s\n", $4, $2, $3, $5 }' "$rows"
+echo
+echo "reference: emulated host on a 2-core x86_64: ~0.3 ms per MMIO exit"
+if [ "$mode" = emulated ]; then
+    echo "note: emulated host = QEMU TCG; these are not hardware numbers (HOST=native on arm64 for those)"
+fi
+echo "appended to build/bench/results.txt; full output in build/bench/last-run.log"
