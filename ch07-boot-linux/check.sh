@@ -61,4 +61,19 @@ boot() {
 
 boot "our kernel" --kernel Image --cmdline "console=ttyAMA0 quiet"
 boot "Debian's kernel" --kernel debian-Image --cmdline "console=ttyAMA0 quiet"
+
+# The console's escape: Ctrl-A x quits god (exit status 5) with the guest still running.
+rm -f in out.txt
+mkfifo in
+./god boot --kernel Image --initrd initramfs.cpio.gz --cmdline "console=ttyAMA0 quiet" \
+    --timeout 600 <in >out.txt 2>&1 &
+pid=$!
+exec 3>in
+wait_for "guest:" 600 || fail "third boot: no shell prompt"
+printf '\001x' >&3
+wait "$pid"
+rc=$?
+exec 3>&-
+[ "$rc" -eq 5 ] || fail "Ctrl-A x: god exited $rc, want 5"
+echo "Ctrl-A x quit god (exit status 5)"
 echo "PASS: ch07 milestone"

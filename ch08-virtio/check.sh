@@ -56,4 +56,20 @@ rc=$?
 exec 3>&-
 [ "$rc" -eq 0 ] || fail "god exited $rc after poweroff, want 0"
 echo "wrote new.bin, synced, unmounted, powered off"
+
+# SIGTERM must stop the VM cleanly: exit status 128 + 15, disks flushed.
+rm -f in out.txt
+mkfifo in
+./god boot --kernel Image --initrd initramfs.cpio.gz --disk check.img,ro \
+    --cmdline "console=hvc0 quiet" --timeout 600 <in >out.txt 2>&1 &
+pid=$!
+exec 3>in
+wait_for "guest:" 600 || fail "second boot: no shell prompt"
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+exec 3>&-
+[ "$rc" -eq 143 ] || fail "SIGTERM: god exited $rc, want 143"
+grep -q "stopped: a signal stopped it" out.txt || fail "SIGTERM: no clean stop"
+echo "SIGTERM stopped the VM cleanly (exit status 143)"
 echo "PASS: ch08 milestone (guest side)"
