@@ -32,10 +32,12 @@ int vcpu_create(struct vcpu *vcpu, int kvm_fd, int vm_fd, unsigned index);
 void vcpu_destroy(struct vcpu *vcpu);
 
 /*
- * KVM_ARM_VCPU_INIT with the preferred target and PSCI 0.2 (so a guest's
- * SYSTEM_OFF reaches us as KVM_EXIT_SYSTEM_EVENT instead of being handled as
- * a plain hypercall). `features` adds KVM_ARM_VCPU_* feature bits, e.g.
- * KVM_ARM_VCPU_POWER_OFF for a secondary that waits for PSCI CPU_ON.
+ * KVM_ARM_VCPU_INIT with the preferred target and PSCI 0.2, so that a guest's
+ * SYSTEM_OFF reaches us as KVM_EXIT_SYSTEM_EVENT. (Without that feature bit
+ * KVM offers only PSCI 0.1, which has no SYSTEM_OFF: the call returns
+ * NOT_SUPPORTED, -1, in x0 and the guest carries on.) `features` adds
+ * KVM_ARM_VCPU_* feature bits, e.g. KVM_ARM_VCPU_POWER_OFF for a secondary
+ * that waits for PSCI CPU_ON.
  */
 int vcpu_init(struct vcpu *vcpu, int vm_fd, uint32_t features);
 
