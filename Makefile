@@ -19,9 +19,14 @@ all: $(CHAPTERS)
 $(CHAPTERS):
 	@$(MAKE) --no-print-directory -C $@
 
+# Everything the milestones need: the programs and the guest files (kernels,
+# initramfs, disk images), built or fetched once and cached.
+prepare:
+	@for ch in $(CHAPTERS); do $(MAKE) --no-print-directory -C $$ch prepare || exit 1; done
+
 # The unit tests need no KVM and run here; the milestones need an ARM64 KVM
 # host. Both print "<kind>: N passed, N failed"; the last line adds them up.
-test: all
+test: prepare
 	@set +e; \
 	$(MAKE) --no-print-directory -C tests run 2>&1 | tee build/unit.log; \
 	$(if $(wildcard tests/fuzz/Makefile),$(MAKE) --no-print-directory -C tests/fuzz smoke 2>&1 | tee build/fuzz.log;) \
@@ -49,4 +54,4 @@ bench: all
 clean:
 	rm -rf build
 
-.PHONY: all test check diff format format-check fuzz bench clean $(CHAPTERS)
+.PHONY: all prepare test check diff format format-check fuzz bench clean $(CHAPTERS)

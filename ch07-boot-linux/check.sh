@@ -59,6 +59,23 @@ boot() {
     echo "$label: answered, saw 2 CPUs, aarch64, powered off"
 }
 
+# Bad input first: one clear line and exit status 1, never a crash or a hang.
+refuse() {
+    expect=$1
+    shift
+    ./god boot "$@" --timeout 60 </dev/null >err.txt 2>&1
+    rc=$?
+    [ "$rc" -eq 1 ] || fail "god boot $*: exit status $rc, want 1"
+    grep -q "$expect" err.txt || fail "god boot $*: said '$(cat err.txt)'"
+    echo "refused $*: $(cat err.txt)"
+}
+refuse "No such file" --kernel no-such-Image
+refuse "not a little-endian arm64 Linux Image" --kernel check.sh
+refuse "No such file" --kernel Image --initrd no-such-initrd
+head -c 40 Image >truncated-Image # shorter than the 64-byte header
+refuse "not a little-endian arm64 Linux Image" --kernel truncated-Image
+rm -f truncated-Image err.txt
+
 boot "our kernel" --kernel Image --cmdline "console=ttyAMA0 quiet"
 boot "Debian's kernel" --kernel debian-Image --cmdline "console=ttyAMA0 quiet"
 

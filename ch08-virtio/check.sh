@@ -65,6 +65,12 @@ mkfifo in
 pid=$!
 exec 3>in
 wait_for "guest:" 600 || fail "second boot: no shell prompt"
+# A read-only disk: writing fails in the guest (an I/O error), god carries on.
+say 'dd if=/dev/zero of=/dev/vda bs=512 count=1 2>/dev/null; echo RO-WRITE-STATUS=$?'
+wait_for "RO-WRITE-STATUS=" 120 || fail "read-only disk: no answer"
+grep -q "RO-WRITE-STATUS=0" out.txt && fail "read-only disk: the guest's write succeeded"
+kill -0 "$pid" 2>/dev/null || fail "read-only disk: god died"
+echo "writing to the read-only disk failed in the guest, god carried on"
 kill -TERM "$pid"
 wait "$pid"
 rc=$?

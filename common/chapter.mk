@@ -15,7 +15,8 @@
 # afterwards.
 #   include ../common/chapter.mk
 #
-# Targets: all (the default), run, check, clean.
+# Targets: all (the default), prepare (all, plus the guest files run and
+#   check use: a chapter adds them with `prepare: FILES`), run, check, clean.
 #   god is a static aarch64 program in build/<chapter>/. On an x86_64 machine
 #   it is cross-compiled with gcc-aarch64-linux-gnu; on arm64, built natively.
 #   run and check execute on an ARM64 host with KVM: this machine if it is one,
@@ -46,7 +47,8 @@ ifeq ($(SANITIZE),1)
 # still linked statically so nothing else has to be shipped.
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS := -fsanitize=address,undefined
-LDLIBS  := $(if $(LDLIBS),-Wl,-Bstatic $(LDLIBS) -Wl,-Bdynamic)
+comma   := ,
+LDLIBS  := $(if $(LDLIBS),-Wl$(comma)-Bstatic $(LDLIBS) -Wl$(comma)-Bdynamic)
 endif
 LDLIBS  += -lpthread
 
@@ -112,21 +114,27 @@ $(OUT)/check.sh: check.sh
 
 # run and check happen on an ARM64 host with KVM (see common/host/arm64-host.sh).
 # Exit status 5 is god's "you quit with Ctrl-A x": not an error to make.
-run: all
+prepare: all
+
+run: prepare
 	$(Q)$(HOSTSH)/arm64-host.sh -C $(CHAPTER) -t 0 $(if $(RUN_DISK),-d $(OUT)/$(RUN_DISK)) \
 		-- $(RUN) || [ $$? -eq 5 ]
 
 HOST_CHECK := $(wildcard check-host.sh)
-check: all
+check: prepare
 	$(if $(HOST_CHECK),$(Q)sh check-host.sh prepare $(OUT))
 	$(Q)$(HOSTSH)/arm64-host.sh -C $(CHAPTER) -t $(or $(CHECK_TIMEOUT),300) \
 		$(if $(HOST_CHECK),-d $(OUT)/check.img) -s check.sh
 	$(if $(HOST_CHECK),$(Q)sh check-host.sh verify $(OUT))
 
+# For `make diff` (tests/chapter-diff.sh).
+print-modules:
+	@echo $(COMMON)
+
 clean:
 	rm -rf $(OUT)
 
-.PHONY: all run check clean FORCE
+.PHONY: all prepare run check clean print-modules FORCE
 .DELETE_ON_ERROR:
 .SECONDARY:
 -include $(OBJS:.o=.d)

@@ -34,10 +34,10 @@ make --no-print-directory -C tests/bench N=$N
 [ -x build/ch07-boot-linux/god ] || make --no-print-directory -C ch07-boot-linux
 # The guest kernel(s) and initramfs: built once and cached, up to date is a no-op.
 # Without network Debian's kernel may be unobtainable; ours alone still counts.
-make --no-print-directory -C ch07-boot-linux guest ||
-    echo "bench: 'make -C ch07-boot-linux guest' failed; using what is there" >&2
+make --no-print-directory -C ch07-boot-linux prepare ||
+    echo "bench: 'make -C ch07-boot-linux prepare' failed; using what is there" >&2
 for f in Image initramfs.cpio.gz; do
-    [ -s "build/ch07-boot-linux/$f" ] || die "build/ch07-boot-linux/$f is missing (make -C ch07-boot-linux guest)"
+    [ -s "build/ch07-boot-linux/$f" ] || die "build/ch07-boot-linux/$f is missing (make -C ch07-boot-linux prepare)"
 done
 kernels=Image
 [ -s build/ch07-boot-linux/debian-Image ] && kernels="Image debian-Image"

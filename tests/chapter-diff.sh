@@ -8,7 +8,8 @@ a=${1%/}
 b=${2%/}
 [ -d "$a" ] && [ -d "$b" ] || { echo "no such chapter: $a or $b" >&2; exit 2; }
 diff -ruN "$a" "$b"
-mods() { sed -n 's/^COMMON *:= *//p' "$1/Makefile" | tr ' ' '\n' | sed '/^$/d' | sort; }
+# The common/ modules a chapter links, as its Makefile says (continued lines too).
+mods() { make --no-print-directory -s -C "$1" print-modules | tr ' ' '\n' | sed '/^$/d' | sort; }
 new=$(mods "$a" >/tmp/god-diff-a.$$; mods "$b" | comm -13 /tmp/god-diff-a.$$ -; rm -f /tmp/god-diff-a.$$)
 for m in $new; do
     echo

@@ -2,11 +2,11 @@
 # build-kernel.sh OUT_IMAGE [FRAGMENT...] - build the guest's arm64 Linux `Image`
 # (introduced in chapter 7).
 #
-#   build-kernel.sh build/ch07/Image                          # kernel.config
-#   build-kernel.sh build/ch08/Image common/host/kernel.config common/host/kernel-virtio.config
+#   build-kernel.sh build/ch07-boot-linux/Image ch07-boot-linux/kernel.config
+#   build-kernel.sh build/ch08-virtio/Image ch08-virtio/kernel.config
 #
 # The kernel is `make ARCH=arm64 allnoconfig` plus the Kconfig fragments
-# (default: kernel.config next to this script), built from Debian's
+# (each chapter keeps its own kernel.config), built from Debian's
 # linux-source-6.1 package, or from the tree in $KERNEL_SRC. On x86_64 it is
 # cross-compiled with gcc-aarch64-linux-gnu; on arm64, built natively.
 # Missing packages are installed (with sudo when not root).
@@ -39,7 +39,10 @@ die() {
 out=$1
 shift
 fragments=("$@")
-[ ${#fragments[@]} -gt 0 ] || fragments=("$here/kernel.config")
+[ ${#fragments[@]} -gt 0 ] || {
+    echo "usage: build-kernel.sh OUT_IMAGE FRAGMENT..." >&2
+    exit 2
+}
 for f in "${fragments[@]}"; do
     [ -r "$f" ] || die "cannot read config fragment $f"
 done
