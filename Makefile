@@ -12,7 +12,7 @@
 #   HOST=native|emulated run on this ARM64 machine, or in an emulated ARM64 host
 
 CHAPTERS := $(sort $(wildcard ch[0-9][0-9]-*))
-SOURCES   = $(wildcard common/*.c common/*.h ch*/*.c tests/unit/*.c tests/fuzz/*.c)
+SOURCES   = $(wildcard common/*.c common/*.h ch*/*.c tests/unit/*.c tests/fuzz/*.c tests/bench/*.c)
 
 all: $(CHAPTERS)
 
