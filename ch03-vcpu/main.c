@@ -90,7 +90,8 @@ static void on_alarm(int sig)
 
 static void arm_timeout(struct vcpu *vcpu, unsigned seconds)
 {
-    struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: KVM_RUN must return */
+    /* KVM_RUN returns EINTR for any caught signal and is never restarted. */
+    struct sigaction sa = {.sa_handler = on_alarm};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGALRM, &sa, NULL);
     alarm_run = vcpu->run;

@@ -23,7 +23,8 @@ int vm_control_init(struct vm_control *vm)
     pthread_mutex_init(&vm->lock, NULL);
     pthread_cond_init(&vm->stopped, NULL);
 
-    struct sigaction sa = {.sa_handler = on_kick}; /* no SA_RESTART: KVM_RUN must return */
+    /* KVM_RUN returns EINTR for any caught signal and is never restarted. */
+    struct sigaction sa = {.sa_handler = on_kick};
     sigemptyset(&sa.sa_mask);
     return sigaction(KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
 }

@@ -8,8 +8,8 @@
  *
  *   1. set kvm_run->immediate_exit on every vCPU: a thread that is about to
  *      enter KVM_RUN returns at once with EINTR instead of entering
- *   2. send each vCPU thread a signal (SIGUSR1, empty handler, no
- *      SA_RESTART): a thread already inside KVM_RUN returns with EINTR
+ *   2. send each vCPU thread a signal (SIGUSR1, with an empty handler):
+ *      a thread already inside KVM_RUN returns with EINTR
  *
  * Together the two close the race a lone signal has (the signal arriving
  * just before the thread enters the guest). The main thread waits in
