@@ -18,7 +18,7 @@
 #
 # The archive is cached in ${XDG_CACHE_HOME:-~/.cache}/god/initramfs/, keyed by
 # a hash of this script (which contains /init): a second run only copies it.
-# BusyBox comes from fetch-arm64-deb.sh (cache: .../god/debs).
+# BusyBox comes from arm64-deb.sh (cache: .../god/debs).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -52,7 +52,7 @@ trap 'rm -rf "$work"' EXIT
 root=$work/root
 
 say "fetching BusyBox (Debian busybox-static, arm64)"
-"$here/fetch-arm64-deb.sh" busybox-static "$work/deb"
+"$here/arm64-deb.sh" busybox-static "$work/deb"
 [ -f "$work/deb/bin/busybox" ] || die "the busybox-static package has no /bin/busybox"
 
 mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin" "$root/etc" \
