@@ -161,22 +161,13 @@ struct typist {
     const char *text;
 };
 
-static bool guest_wants_rx_irq(struct pl011 *uart)
-{
-    /* imsc is the model's copy of UARTIMSC; its lock orders us against the vCPU's write. */
-    pthread_mutex_lock(&uart->lock);
-    bool wanted = uart->imsc & (PL011_INT_RX | PL011_INT_RT);
-    pthread_mutex_unlock(&uart->lock);
-    return wanted;
-}
-
 static void *type_input(void *arg)
 {
     struct typist *typist = arg;
     const uint8_t *next = (const uint8_t *)typist->text;
     size_t left = strlen(typist->text);
 
-    while (!vm_stopping(typist->vm) && !guest_wants_rx_irq(typist->uart))
+    while (!vm_stopping(typist->vm) && !pl011_rx_irq_enabled(typist->uart))
         usleep(1000);
     while (left > 0 && !vm_stopping(typist->vm)) {
         size_t taken = pl011_receive(typist->uart, next, left); /* may raise the line */

@@ -485,3 +485,11 @@ size_t pl011_wait_rx_room(struct pl011 *uart, int timeout_ms)
     pthread_mutex_unlock(&uart->lock);
     return room;
 }
+
+bool pl011_rx_irq_enabled(struct pl011 *uart)
+{
+    pthread_mutex_lock(&uart->lock);
+    bool enabled = uart->imsc & (PL011_INT_RX | PL011_INT_RT);
+    pthread_mutex_unlock(&uart->lock);
+    return enabled;
+}

@@ -145,6 +145,9 @@ struct mmio_region pl011_region(struct pl011 *uart);
  */
 size_t pl011_receive(struct pl011 *uart, const uint8_t *buf, size_t len);
 
+/* Has the guest unmasked a receive interrupt (UARTIMSC RXIM or RTIM)? */
+bool pl011_rx_irq_enabled(struct pl011 *uart);
+
 /* How many bytes pl011_receive() would accept right now. */
 size_t pl011_rx_room(struct pl011 *uart);
 

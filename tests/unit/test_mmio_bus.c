@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mmio_bus.h"
@@ -294,6 +295,28 @@ static void format_and_describe(void **state)
     assert_string_equal(buf, "unmapped 0x00001000 read 0x90");
 }
 
+static void device_describe(uint64_t offset, bool is_write, uint64_t value, char *buf, size_t len)
+{
+    snprintf(buf, len, "custom %#llx %s %llu", (unsigned long long)offset, is_write ? "w" : "r",
+             (unsigned long long)value);
+}
+
+/* A device's own describe callback wins over the generic rendering. */
+static void region_describe_hook(void **state)
+{
+    (void)state;
+    struct mmio_bus bus = {0};
+    struct fake_dev dev = {0};
+    struct mmio_region r = window(&dev, 0x0a000000, 0x200);
+    r.describe = device_describe;
+    char buf[96];
+    const uint8_t data[4] = {7};
+
+    assert_int_equal(mmio_bus_add(&bus, &r), 0);
+    mmio_bus_describe(&bus, 0x0a000010, data, 4, true, buf, sizeof(buf));
+    assert_string_equal(buf, "fake custom 0x10 w 7");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,7 +324,7 @@ int main(void)
         cmocka_unit_test(add_reports_full_bus),        cmocka_unit_test(dispatch_by_address),
         cmocka_unit_test(unmapped_address_is_enoent),  cmocka_unit_test(bad_width_is_einval),
         cmocka_unit_test(straddling_access_is_einval), cmocka_unit_test(data_is_little_endian),
-        cmocka_unit_test(format_and_describe),
+        cmocka_unit_test(format_and_describe),         cmocka_unit_test(region_describe_hook),
     };
     return cmocka_run_group_tests_name("mmio_bus", tests, NULL, NULL);
 }

@@ -239,8 +239,10 @@ static void interrupt_status_logic(void **state)
     struct fixture *f = *state;
 
     wr(f, PL011_LCR_H, LCR_H_8N1_FIFO); /* IFLS reset value: RX trigger at 1/2 = 8 bytes */
+    assert_false(pl011_rx_irq_enabled(&f->uart));
     wr(f, PL011_IMSC, PL011_INT_RX | PL011_INT_RT);
     assert_int_equal(rd(f, PL011_IMSC), PL011_INT_RX | PL011_INT_RT);
+    assert_true(pl011_rx_irq_enabled(&f->uart));
 
     receive_str(f, "abc", 3); /* below the trigger: only the timeout */
     assert_int_equal(rd(f, PL011_RIS), PL011_INT_TX | PL011_INT_RT);
