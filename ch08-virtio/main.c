@@ -283,18 +283,7 @@ static void quit_from_console(void *vm)
 /* Load the kernel Image at the place the boot protocol asks for. */
 static void load_kernel(struct guest_mem *mem, const char *path, struct arm64_boot_layout *layout)
 {
-    uint8_t *file;
-    size_t len;
-    /* A compressed kernel is smaller than the RAM it unpacks into. */
-    int ret = file_read_all(path, (size_t)mem->size, &file, &len);
-    if (ret < 0) {
-        fprintf(stderr, "god: kernel %s: %s\n", path,
-                ret == -EFBIG ? "larger than guest RAM" : strerror(-ret));
-        exit(EXIT_FAIL);
-    }
-    struct arm64_image_info info;
-    ret = arm64_image_load(mem, file, len, &info, layout);
-    free(file);
+    int ret = arm64_image_load_file(mem, path, NULL, layout);
     if (ret < 0) {
         fprintf(stderr, "god: kernel %s: %s\n", path, arm64_image_strerror(ret));
         exit(EXIT_FAIL);

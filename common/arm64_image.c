@@ -10,10 +10,15 @@
 #include "arm64_image.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include "file.h"
 
 /* Header fields (booting.rst, "Call the kernel image"); all little endian. */
 #define HDR_TEXT_OFFSET 8
@@ -45,10 +50,12 @@ static uint64_t align_down(uint64_t x, uint64_t align)
     return x & ~(align - 1);
 }
 
-int arm64_image_parse(const uint8_t *buf, size_t len, struct arm64_image_info *out)
+/* The header is the first hdr_len bytes of a file of `len` bytes. */
+static int parse_header(const uint8_t *buf, size_t hdr_len, size_t len,
+                        struct arm64_image_info *out)
 {
     memset(out, 0, sizeof(*out));
-    if (!buf || len < ARM64_IMAGE_HEADER_SIZE)
+    if (!buf || hdr_len < ARM64_IMAGE_HEADER_SIZE || len < hdr_len)
         return -ENOEXEC;
     /*
      * The magic is the only part of the header that identifies it: code0 and
@@ -105,6 +112,11 @@ int arm64_image_parse(const uint8_t *buf, size_t len, struct arm64_image_info *o
     out->flags = flags;
     out->file_size = len;
     return 0;
+}
+
+int arm64_image_parse(const uint8_t *buf, size_t len, struct arm64_image_info *out)
+{
+    return parse_header(buf, len, len, out);
 }
 
 bool arm64_image_is_gzip(const uint8_t *buf, size_t len)
@@ -340,4 +352,76 @@ const char *arm64_image_strerror(int err)
     default:
         return strerror(-err);
     }
+}
+
+/* pread() all of [offset, offset + len), through short reads and signals. */
+static int read_fully(int fd, uint8_t *dst, size_t len, off_t offset)
+{
+    while (len > 0) {
+        ssize_t n = pread(fd, dst, len, offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return -ENOEXEC; /* the file shrank under us */
+        dst += n;
+        len -= (size_t)n;
+        offset += n;
+    }
+    return 0;
+}
+
+int arm64_image_load_file(struct guest_mem *mem, const char *path, struct arm64_image_info *info,
+                          struct arm64_boot_layout *layout)
+{
+    struct arm64_image_info local;
+    uint8_t header[ARM64_IMAGE_HEADER_SIZE];
+    struct stat st;
+    int err;
+
+    if (!info)
+        info = &local;
+    memset(layout, 0, sizeof(*layout));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0) {
+        err = -errno;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err = -EINVAL;
+        goto out;
+    }
+    if ((uint64_t)st.st_size < sizeof(header)) {
+        err = -ENOEXEC;
+        goto out;
+    }
+    if ((err = read_fully(fd, header, sizeof(header), 0)) < 0)
+        goto out;
+
+    if (arm64_image_is_gzip(header, sizeof(header))) {
+        /* Compressed: smaller than the RAM it unpacks into, so read it whole. */
+        uint8_t *file;
+        size_t len;
+        err = file_read_all(path, (size_t)mem->size, &file, &len);
+        if (err == -EFBIG)
+            err = -E2BIG;
+        if (err == 0) {
+            err = arm64_image_load(mem, file, len, info, layout);
+            free(file);
+        }
+        goto out;
+    }
+
+    /* Uncompressed: check the header, place the kernel, read it into place. */
+    if ((err = parse_header(header, sizeof(header), (size_t)st.st_size, info)) < 0 ||
+        (err = arm64_layout_kernel(layout, mem->gpa_base, mem->size, info)) < 0)
+        goto out;
+    uint8_t *dst = guest_mem_ptr(mem, layout->kernel_start, (uint64_t)st.st_size);
+    err = dst ? read_fully(fd, dst, (size_t)st.st_size, 0) : -E2BIG;
+out:
+    close(fd);
+    return err;
 }

@@ -157,6 +157,17 @@ int arm64_image_load(struct guest_mem *mem, const uint8_t *file, size_t len,
                      struct arm64_image_info *info, struct arm64_boot_layout *layout);
 
 /*
+ * The same, reading the file at `path`. An uncompressed Image (the usual
+ * case, and 30+ MiB for a distribution kernel) is read straight into guest
+ * RAM after its header is checked, with no copy in between; a gzip'd one is
+ * read whole (it is small) and unpacked. Errors: those of arm64_image_load()
+ * and -errno from open/read (-ENOENT: no such file), -EINVAL for something
+ * that is not a regular file.
+ */
+int arm64_image_load_file(struct guest_mem *mem, const char *path, struct arm64_image_info *info,
+                          struct arm64_boot_layout *layout);
+
+/*
  * A sentence for the errors above, in the words of this file ("not an arm64
  * Image ...", "does not fit in guest RAM ..."), for "god: kernel: %s".
  */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "arm64_image.h"
@@ -323,6 +324,61 @@ static void load_plain_and_gzip(void **state)
     guest_mem_free(&mem);
 }
 
+static char *write_temp(const uint8_t *data, size_t len)
+{
+    static char path[64];
+    strcpy(path, "/tmp/god-image-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+/* Loading from a file: the plain Image goes straight into RAM, a gzip'd one is unpacked. */
+static void load_from_file(void **state)
+{
+    (void)state;
+    struct guest_mem mem;
+    assert_int_equal(guest_mem_alloc(&mem, RAM_BASE, RAM_SIZE), 0);
+    size_t len = 100000, gz_len;
+    uint8_t *img = make_image(len, 0x80000, 1 << 20, FLAGS_4K);
+    uint8_t *gz = gzip_buf(img, len, &gz_len);
+    struct arm64_image_info info;
+    struct arm64_boot_layout layout;
+
+    const uint8_t *files[] = {img, gz};
+    const size_t lens[] = {len, gz_len};
+    for (int i = 0; i < 2; i++) {
+        char *path = write_temp(files[i], lens[i]);
+        memset(mem.host, 0, mem.size);
+        assert_int_equal(arm64_image_load_file(&mem, path, &info, &layout), 0);
+        assert_int_equal(info.file_size, len);
+        assert_int_equal(layout.kernel_start, RAM_BASE + 0x80000);
+        assert_memory_equal(mem.host + 0x80000, img, len);
+        unlink(path);
+    }
+
+    /* Too short for a header, bad magic, not there, not a file, too big for RAM. */
+    char *path = write_temp(img, 40);
+    assert_int_equal(arm64_image_load_file(&mem, path, &info, &layout), -ENOEXEC);
+    unlink(path);
+    img[56] ^= 0xff;
+    path = write_temp(img, len);
+    assert_int_equal(arm64_image_load_file(&mem, path, &info, &layout), -ENOEXEC);
+    assert_int_equal(arm64_image_load_file(&mem, "/nonexistent/Image", &info, &layout), -ENOENT);
+    assert_int_equal(arm64_image_load_file(&mem, "/tmp", &info, &layout), -EINVAL);
+    unlink(path);
+    free(img);
+    img = make_image(len, 0, RAM_SIZE, FLAGS_4K);
+    path = write_temp(img, len);
+    assert_int_equal(arm64_image_load_file(&mem, path, &info, &layout), -E2BIG);
+    unlink(path);
+    free(img);
+    free(gz);
+    guest_mem_free(&mem);
+}
+
 static void strerror_says_something(void **state)
 {
     (void)state;
@@ -351,6 +407,7 @@ int main(void)
         cmocka_unit_test(gunzip_grows_past_a_wrong_size_hint),
         cmocka_unit_test(gunzip_rejects_damage),
         cmocka_unit_test(load_plain_and_gzip),
+        cmocka_unit_test(load_from_file),
         cmocka_unit_test(strerror_says_something),
     };
     return cmocka_run_group_tests_name("arm64_image", tests, NULL, NULL);
