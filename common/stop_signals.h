@@ -3,10 +3,10 @@
  *
  * A signal handler may only do async-signal-safe things, and stopping a VM
  * (kicking vCPU threads, flushing disks, restoring the terminal) is not one
- * of them. So the signals are blocked in every thread and one thread waits
- * for them with sigwait(): to it a signal is an ordinary event, and it calls
- * vm_stop() like anyone else. The main thread then shuts down as after a
- * power-off.
+ * of them. So there is no handler: the signals are blocked in every thread
+ * and delivered to a signalfd instead, which one thread reads. To it a signal
+ * is ordinary data, and it calls vm_stop() like anyone else. The main thread
+ * then shuts down as after a power-off.
  *
  * SIGPIPE is ignored (a closed stdout is an EPIPE, not our death) and so is
  * SIGXFSZ (a disk file hitting the size limit is an EFBIG the device turns
