@@ -10,11 +10,9 @@
 #include "arm64_image.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -354,52 +352,26 @@ const char *arm64_image_strerror(int err)
     }
 }
 
-/* pread() all of [offset, offset + len), through short reads and signals. */
-static int read_fully(int fd, uint8_t *dst, size_t len, off_t offset)
-{
-    while (len > 0) {
-        ssize_t n = pread(fd, dst, len, offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            return -ENOEXEC; /* the file shrank under us */
-        dst += n;
-        len -= (size_t)n;
-        offset += n;
-    }
-    return 0;
-}
-
 int arm64_image_load_file(struct guest_mem *mem, const char *path, struct arm64_image_info *info,
                           struct arm64_boot_layout *layout)
 {
     struct arm64_image_info local;
     uint8_t header[ARM64_IMAGE_HEADER_SIZE];
-    struct stat st;
+    uint64_t size;
+    int64_t got;
     int err;
 
     if (!info)
         info = &local;
     memset(layout, 0, sizeof(*layout));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = file_open_regular(path, &size);
     if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) < 0) {
-        err = -errno;
+        return fd;
+    got = file_read_at(fd, header, sizeof(header), 0);
+    if (got < 0 || (uint64_t)got < sizeof(header)) {
+        err = got < 0 ? (int)got : -ENOEXEC;
         goto out;
     }
-    if (!S_ISREG(st.st_mode)) {
-        err = -EINVAL;
-        goto out;
-    }
-    if ((uint64_t)st.st_size < sizeof(header)) {
-        err = -ENOEXEC;
-        goto out;
-    }
-    if ((err = read_fully(fd, header, sizeof(header), 0)) < 0)
-        goto out;
 
     if (arm64_image_is_gzip(header, sizeof(header))) {
         /* Compressed: smaller than the RAM it unpacks into, so read it whole. */
@@ -416,11 +388,12 @@ int arm64_image_load_file(struct guest_mem *mem, const char *path, struct arm64_
     }
 
     /* Uncompressed: check the header, place the kernel, read it into place. */
-    if ((err = parse_header(header, sizeof(header), (size_t)st.st_size, info)) < 0 ||
+    if ((err = parse_header(header, sizeof(header), (size_t)size, info)) < 0 ||
         (err = arm64_layout_kernel(layout, mem->gpa_base, mem->size, info)) < 0)
         goto out;
-    uint8_t *dst = guest_mem_ptr(mem, layout->kernel_start, (uint64_t)st.st_size);
-    err = dst ? read_fully(fd, dst, (size_t)st.st_size, 0) : -E2BIG;
+    uint8_t *dst = guest_mem_ptr(mem, layout->kernel_start, size);
+    got = dst ? file_read_at(fd, dst, size, 0) : -E2BIG;
+    err = got < 0 ? (int)got : (uint64_t)got < size ? -ENOEXEC /* it shrank */ : 0;
 out:
     close(fd);
     return err;

@@ -1,5 +1,10 @@
 /*
- * file.h - read a whole file into memory, with a limit (introduced in chapter 7).
+ * file.h - reading files whole and in place (introduced in chapter 2).
+ *
+ * A VMM reads a few files it is given (a guest program, a kernel, an
+ * initrd) and must not trust them any more than the guest: each may be
+ * missing, a directory, larger than guest RAM, or shrink while we read it.
+ * These helpers check what can be checked before any memory is touched.
  */
 #ifndef GOD_FILE_H
 #define GOD_FILE_H
@@ -8,10 +13,22 @@
 #include <stdint.h>
 
 /*
+ * Open a regular file for reading and tell its size. Returns the fd, or
+ * -errno (-ENOENT: no such file), -EINVAL for anything but a regular file.
+ */
+int file_open_regular(const char *path, uint64_t *size);
+
+/*
+ * Read len bytes at offset into buf, through short reads and signals. Stops
+ * early only at the end of the file. Returns the bytes read, or -errno.
+ */
+int64_t file_read_at(int fd, void *buf, uint64_t len, uint64_t offset);
+
+/*
  * Read the regular file at `path` into a new malloc'd buffer (*buf, *len;
- * the caller frees it). Returns 0, -errno from open/read (-ENOENT: no such
- * file), -EINVAL when it is not a regular file, -EFBIG when it is larger
- * than `max` bytes: the limit is checked before anything is allocated.
+ * the caller frees it). Returns 0, the errors of file_open_regular(), or
+ * -EFBIG when it is larger than `max` bytes: the limit is checked before
+ * anything is allocated.
  */
 int file_read_all(const char *path, size_t max, uint8_t **buf, size_t *len);
 

@@ -4,11 +4,11 @@
 #include "guest_mem.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "file.h"
 
 int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa_base, uint64_t size)
 {
@@ -83,41 +83,16 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 
 int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, const char *path, uint64_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    uint64_t size;
+    int fd = file_open_regular(path, &size);
     if (fd < 0)
-        return -errno;
-
-    struct stat st;
-    int ret = 0;
-    if (fstat(fd, &st) < 0) {
-        ret = -errno;
-        goto out;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ret = -EINVAL;
-        goto out;
-    }
-    uint8_t *dst = guest_mem_ptr(mem, gpa, (uint64_t)st.st_size);
-    if (!dst) {
-        ret = -EFBIG;
-        goto out;
-    }
-    /* read() may return less than asked for; keep going until EOF. */
-    uint64_t done = 0;
-    while (done < (uint64_t)st.st_size) {
-        ssize_t n = read(fd, dst + done, (size_t)((uint64_t)st.st_size - done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            ret = -errno;
-            goto out;
-        }
-        if (n == 0)
-            break; /* the file shrank while we read it: load what is there */
-        done += (uint64_t)n;
-    }
-    *len = done;
-out:
+        return fd;
+    /* Check the whole file fits before writing a byte of it. */
+    uint8_t *dst = guest_mem_ptr(mem, gpa, size);
+    int64_t got = dst ? file_read_at(fd, dst, size, 0) : -EFBIG;
     close(fd);
-    return ret;
+    if (got < 0)
+        return (int)got;
+    *len = (uint64_t)got; /* less than size if the file shrank while we read it */
+    return 0;
 }
