@@ -58,8 +58,8 @@ static bool width_ok(unsigned len)
     return len == 1 || len == 2 || len == 4 || len == 8;
 }
 
-int mmio_bus_access(const struct mmio_bus *bus, uint64_t addr, uint8_t *data, unsigned len,
-                    bool is_write)
+int mmio_region_access(const struct mmio_region *r, uint64_t addr, uint8_t *data, unsigned len,
+                       bool is_write)
 {
     /*
      * Whatever goes wrong, a read must not hand the guest stale bytes: KVM
@@ -71,8 +71,6 @@ int mmio_bus_access(const struct mmio_bus *bus, uint64_t addr, uint8_t *data, un
 
     if (!width_ok(len))
         return -EINVAL;
-
-    const struct mmio_region *r = mmio_bus_find(bus, addr);
     if (!r)
         return -ENOENT;
 
@@ -86,6 +84,12 @@ int mmio_bus_access(const struct mmio_bus *bus, uint64_t addr, uint8_t *data, un
     else
         mmio_bus_put_le(data, len, r->read(r->opaque, offset, len));
     return 0;
+}
+
+int mmio_bus_access(const struct mmio_bus *bus, uint64_t addr, uint8_t *data, unsigned len,
+                    bool is_write)
+{
+    return mmio_region_access(mmio_bus_find(bus, addr), addr, data, len, is_write);
 }
 
 uint64_t mmio_bus_get_le(const uint8_t *data, unsigned len)

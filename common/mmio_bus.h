@@ -65,6 +65,13 @@ int mmio_bus_access(const struct mmio_bus *bus, uint64_t addr, uint8_t *data, un
                     bool is_write);
 
 /*
+ * The same for a region already found with mmio_bus_find() (NULL: nothing
+ * there), so a caller that needs the region too looks it up only once.
+ */
+int mmio_region_access(const struct mmio_region *region, uint64_t addr, uint8_t *data, unsigned len,
+                       bool is_write);
+
+/*
  * Locking: the bus is filled in before the vCPUs start (begin with a zeroed
  * struct mmio_bus) and only read afterwards, so the lookups above need no
  * lock even with several vCPU threads. Each device locks its own state.

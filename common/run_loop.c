@@ -35,8 +35,8 @@ static void handle_mmio(struct run_loop *loop)
      * For a read, the bus fills run->mmio.data and KVM copies it into the
      * guest's destination register when we call KVM_RUN again.
      */
-    int ret = mmio_bus_access(loop->bus, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
-                              run->mmio.is_write);
+    int ret = mmio_region_access(region, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+                                 run->mmio.is_write);
     if (ret == -ENOENT)
         /* Like a bus with nothing on it: reads give 0, writes vanish. */
         log_warn_limited(&unmapped_warnings, "vCPU %u: MMIO %s at %#llx: no device there",
