@@ -42,16 +42,9 @@ done
 kernels=Image
 [ -s build/ch07-boot-linux/debian-Image ] && kernels="Image debian-Image"
 
-# The same choice arm64-host.sh makes, recorded with every result: emulated
+# The choice arm64-host.sh makes, recorded with every result: emulated
 # (TCG) numbers and native ones are different quantities.
-mode=${HOST:-auto}
-if [ "$mode" = auto ]; then
-    if [ "$(uname -m)" = aarch64 ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
-        mode=native
-    else
-        mode=emulated
-    fi
-fi
+mode=$(common/host/arm64-host.sh -w)
 
 # --- run it: one host boot, its output kept for parsing ----------------------
 script=$(mktemp)

@@ -3,6 +3,7 @@
 #
 #   arm64-host.sh [-C DIR] [-t SECONDS] [-d DISK] -- COMMAND [ARG...]
 #   arm64-host.sh [-C DIR] [-t SECONDS] [-d DISK] -s SCRIPT
+#   arm64-host.sh -w          print which host would be used: native or emulated
 #
 # The chapters' programs are aarch64 binaries that drive /dev/kvm, so they
 # need an ARM64 machine with KVM. Two ways to get one:
@@ -33,19 +34,21 @@ dir=.
 timeout=600
 script=""
 disk=""
-while getopts "C:t:s:d:" opt; do
+which=""
+while getopts "C:t:s:d:w" opt; do
     case $opt in
     C) dir=$OPTARG ;;
     t) timeout=$OPTARG ;;
     s) script=$OPTARG ;;
     d) disk=$(readlink -f "$OPTARG") ;;
+    w) which=1 ;;
     *) exit 2 ;;
     esac
 done
 shift $((OPTIND - 1))
 [ -n "$script" ] && script=$(cd "$(dirname "$script")" && pwd)/$(basename "$script")
 [ "${1:-}" = "--" ] && shift
-if [ -z "$script" ] && [ $# -eq 0 ]; then
+if [ -z "$which" ] && [ -z "$script" ] && [ $# -eq 0 ]; then
     echo "usage: arm64-host.sh [-C DIR] [-t SECONDS] [-d DISK] (-- COMMAND... | -s SCRIPT)" >&2
     exit 2
 fi
@@ -63,6 +66,10 @@ if [ "$mode" = auto ]; then
     else
         mode=emulated
     fi
+fi
+if [ -n "$which" ]; then
+    echo "$mode"
+    exit 0
 fi
 
 if [ "$mode" = native ]; then
