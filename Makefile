@@ -1,7 +1,8 @@
 # god - a hypervisor from scratch, one chapter at a time. See README.md.
 #
 #   make                 build every chapter
-#   make test            unit tests, then every chapter's milestone; ends "N passed, N failed"
+#   make test            unit tests, then every chapter's milestone and the hostile-guest
+#                        suite (tests/hostile); ends "N passed, N failed"
 #   make -C chNN run     run one chapter's demo (chNN check: its milestone)
 #   make diff A=ch03-vcpu B=ch04-uart
 #                        what a chapter adds: its diff plus the common/ modules it brings
@@ -12,7 +13,7 @@
 #   HOST=native|emulated run on this ARM64 machine, or in an emulated ARM64 host
 
 CHAPTERS := $(sort $(wildcard ch[0-9][0-9]-*))
-SOURCES   = $(wildcard common/*.c common/*.h ch*/*.c tests/unit/*.c tests/fuzz/*.c tests/bench/*.c)
+SOURCES   = $(wildcard common/*.c common/*.h ch*/*.c tests/unit/*.c tests/fuzz/*.c tests/bench/*.c tests/hostile/*.c tests/hostile/*.h)
 
 all: $(CHAPTERS)
 
@@ -23,6 +24,7 @@ $(CHAPTERS):
 # initramfs, disk images), built or fetched once and cached.
 prepare:
 	@for ch in $(CHAPTERS); do $(MAKE) --no-print-directory -C $$ch prepare || exit 1; done
+	@$(MAKE) --no-print-directory -C tests/hostile
 
 # The unit tests need no KVM and run here; the milestones need an ARM64 KVM
 # host. Both print "<kind>: N passed, N failed"; the last line adds them up.
@@ -30,8 +32,9 @@ test: prepare
 	@set +e; \
 	$(MAKE) --no-print-directory -C tests run 2>&1 | tee build/unit.log; \
 	$(if $(wildcard tests/fuzz/Makefile),$(MAKE) --no-print-directory -C tests/fuzz smoke 2>&1 | tee build/fuzz.log;) \
-	tests/milestones.sh $(CHAPTERS) 2>&1 | tee build/milestones.log; \
-	tests/total.sh build/unit.log $(if $(wildcard tests/fuzz/Makefile),build/fuzz.log) build/milestones.log
+	SUITES=hostile tests/milestones.sh $(CHAPTERS) 2>&1 | tee build/milestones.log; \
+	tr -d '\r' <build/milestones.log | grep -E '^hostile: [0-9]+ passed, [0-9]+ failed$$' >build/hostile.log; \
+	tests/total.sh build/unit.log $(if $(wildcard tests/fuzz/Makefile),build/fuzz.log) build/milestones.log build/hostile.log
 
 check: test
 
