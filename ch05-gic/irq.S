@@ -1,5 +1,5 @@
 /*
- * irq.S - take one interrupt from the PL011 through the GICv3 (chapter 5).
+ * irq.S - take one interrupt from the PL011 through the GIC, v3 or v2 (chapter 5).
  *
  * Until now the guest asked its devices ("is there a byte?"). Here it sets
  * everything up, goes to sleep with WFI and lets the UART wake it: the VMM
@@ -7,14 +7,19 @@
  * an IRQ exception, and the CPU jumps to our vector table. The handler then
  * does what every interrupt handler does:
  *
- *   acknowledge   read ICC_IAR1_EL1: which interrupt? (it becomes "active")
+ *   acknowledge   read the IAR: which interrupt? (it becomes "active")
  *   service       read the bytes until the receive FIFO is empty, which
  *                 makes the UART lower its line
- *   complete      write the INTID to ICC_EOIR1_EL1 (it becomes "inactive")
+ *   complete      write the INTID to the EOIR (it becomes "inactive")
  *
- * and then reports, before powering off:
+ * The GIC is whichever the VMM created: a GICv3, whose CPU interface is
+ * system registers (ICC_IAR1_EL1, ICC_EOIR1_EL1...), or a GICv2, whose CPU
+ * interface is memory-mapped (GICC_IAR, GICC_EOIR... at 0x08010000). The
+ * guest finds out first (gic_detect) and says which, then reports, before
+ * powering off:
  *
- *   irq 33: got 'ping'
+ *   GICv3: CPU interface in system registers      (or "GICv2: CPU
+ *   irq 33: got 'ping'                             interface at 0x8010000")
  *   EOI: active 1 -> 0, next IAR 1023
  *
  * "active 1 -> 0" is the distributor's view of INTID 33 just before and
@@ -54,7 +59,27 @@
     .equ    CTLR_ARE, (1 << 4)             // bit 1 enables group 1, bit 4 is ARE
     .equ    CTLR_RWP, 31                   // "register write pending"
 
-    // This vCPU's redistributor: the first 64 KiB frame (RD_base).
+    // The same distributor as a GICv2 (GICv2 architecture spec, ARM IHI 0048):
+    // the registers above sit at the same offsets, plus one byte per INTID
+    // naming the CPU interfaces an SPI goes to (affinity routing, IROUTER,
+    // is GICv3's). KVM's vGICv2 has no security extensions: GICD_CTLR bit 0
+    // enables group 0, the group every interrupt is in (KVM ignores guest
+    // writes to GICD_IGROUPR unless the VMM opted in), and a group 0
+    // interrupt is signalled as an IRQ unless GICC_CTLR.FIQEn says FIQ.
+    .equ    GICD_ITARGETSR, 0x0800
+    .equ    CTLR_ENABLE_G0, 1
+
+    // The GICv2 CPU interface: memory-mapped, one per CPU at the same address.
+    .equ    GICC_BASE, 0x08010000
+    .equ    GICC_CTLR, 0x0000              // bit 0: signal group 0 interrupts
+    .equ    GICC_PMR, 0x0004               // priority mask
+    .equ    GICC_IAR, 0x000c               // acknowledge
+    .equ    GICC_EOIR, 0x0010              // end of interrupt
+
+    // ID_AA64PFR0_EL1.GIC, bits [27:24]: 0 = no GIC system-register interface.
+    .equ    PFR0_GIC_SHIFT, 24
+
+    // This vCPU's redistributor (GICv3 only): the first 64 KiB frame (RD_base).
     .equ    GICR_BASE, 0x080a0000
     .equ    GICR_WAKER, 0x0014
     .equ    WAKER_PROCESSOR_SLEEP, (1 << 1)
@@ -77,8 +102,17 @@ _start:
     adr     x0, stack_top                  // a stack, for the BL/RET helpers below;
     mov     sp, x0                         // at EL1h this is SP_EL1, also the handler's
 
+    bl      gic_detect                     // x24 = 1 on a GICv2, 0 on a GICv3: kept in
+                                           // x24 for the handler (nothing else uses it)
+    adr     x0, msg_v3
+    cbz     x24, 1f
+    adr     x0, msg_v2
+1:  bl      puts                           // say which
+    cbnz    x24, 2f
     bl      gic_init                       // distributor, redistributor, CPU interface
-    bl      uart_init                      // the UART, last: from here it may interrupt
+    b       3f
+2:  bl      gic_v2_init                    // distributor, CPU interface
+3:  bl      uart_init                      // the UART, last: from here it may interrupt
 
     msr     daifclr, #2                    // clear PSTATE.I: IRQs may now be taken
 idle:
@@ -86,7 +120,66 @@ idle:
     b       idle                           // (the handler never comes back here)
 
 /*
- * gic_init - make INTID 33 reach this CPU as a group 1 IRQ.
+ * gic_detect - x24 = 0 if the GIC's CPU interface is system registers (v3),
+ * 1 if it is memory-mapped (v2). Two questions, asked the way Linux asks
+ * them (arch/arm64/kernel/cpufeature.c, then gic_enable_sre() in
+ * drivers/irqchip/irq-gic-v3.c):
+ *
+ *   1. Does the CPU have the system-register interface at all?
+ *      ID_AA64PFR0_EL1.GIC. A Cortex-A72 (Raspberry Pi 4) says 0: it has
+ *      none, and touching an ICC_* register would be an undefined
+ *      instruction, so this must come first.
+ *   2. Is it switched on for us? Set ICC_SRE_EL1.SRE and read it back. A
+ *      hypervisor that gives its guest a GICv2 on a GICv3 host (GICv3's
+ *      optional v2 compatibility) keeps it off: SRE reads 0.
+ *
+ * Reading the distributor's ID register (GICD_PIDR2.ArchRev) would be the
+ * other way, but KVM's vGICv2 does not implement it.
+ */
+gic_detect:
+    mrs     x2, id_aa64pfr0_el1
+    ubfx    x2, x2, #PFR0_GIC_SHIFT, #4
+    cbz     x2, 1f                          // no ICC_* registers: a GICv2
+    mrs     x2, icc_sre_el1
+    orr     x2, x2, #1
+    msr     icc_sre_el1, x2                 // SRE = 1, if we are allowed
+    isb
+    mrs     x2, icc_sre_el1
+    tbz     x2, #0, 1f                      // it did not stick: a GICv2
+    mov     x24, #0
+    ret
+1:  mov     x24, #1
+    ret
+
+/*
+ * gic_v2_init - make INTID 33 reach this CPU as an IRQ, on a GICv2.
+ * The same steps as gic_init below, in GICv2's terms: no redistributor to
+ * wake, a target CPU mask instead of an affinity, and the CPU interface in
+ * memory.
+ */
+gic_v2_init:
+    movz    x1, #(GICD_BASE >> 16), lsl #16
+    ldr     w2, [x1, #GICD_ICFGR + 8]       // level-sensitive, as in gic_init
+    bic     w2, w2, #(2 << (2 * (UART_INTID - 32)))
+    str     w2, [x1, #GICD_ICFGR + 8]
+    mov     w2, #UART_PRIORITY
+    strb    w2, [x1, #GICD_IPRIORITYR + UART_INTID]
+    mov     w2, #1                          // CPU interface 0 (bit n = interface n):
+    strb    w2, [x1, #GICD_ITARGETSR + UART_INTID] // ours, the only one
+    mov     w2, #(1 << (UART_INTID - 32))
+    str     w2, [x1, #GICD_ISENABLER + 4]   // enable it
+    mov     w2, #CTLR_ENABLE_G0
+    str     w2, [x1, #GICD_CTLR]            // the distributor forwards group 0
+
+    movz    x1, #(GICC_BASE >> 16), lsl #16
+    mov     w2, #0xff
+    str     w2, [x1, #GICC_PMR]             // let every priority through
+    mov     w2, #CTLR_ENABLE_G0
+    str     w2, [x1, #GICC_CTLR]            // and signal group 0 to the CPU
+    ret
+
+/*
+ * gic_init - make INTID 33 reach this CPU as a group 1 IRQ, on a GICv3.
  */
 gic_init:
     // 1. The distributor: switch on affinity routing and group 1.
@@ -189,8 +282,12 @@ vectors:
  * any register without saving it.
  */
 irq_handler:
+    cbnz    x24, 1f
     mrs     x19, icc_iar1_el1               // acknowledge: x19 = the INTID, which is now
-                                            // active (and not pending any more)
+    b       2f                              // active (and not pending any more)
+1:  movz    x1, #(GICC_BASE >> 16), lsl #16
+    ldr     w19, [x1, #GICC_IAR]            // the same on a GICv2, in memory
+2:
 
     movz    x1, #(UART_BASE >> 16), lsl #16
     adr     x2, rx_buf
@@ -212,13 +309,22 @@ drained:
     ldr     w21, [x1, #GICD_ISACTIVER + 4]
     ubfx    w21, w21, #(UART_INTID - 32), #1 // x21 = active before the EOI
 
+    cbnz    x24, 1f
     msr     icc_eoir1_el1, x19              // end of interrupt: drop the running
     isb                                     // priority and deactivate INTID 33
+    b       2f
+1:  movz    x2, #(GICC_BASE >> 16), lsl #16
+    str     w19, [x2, #GICC_EOIR]           // the same on a GICv2
+2:
 
     ldr     w22, [x1, #GICD_ISACTIVER + 4]
     ubfx    w22, w22, #(UART_INTID - 32), #1 // x22 = active after the EOI
+    cbnz    x24, 1f
     mrs     x23, icc_iar1_el1               // anything else pending? We drained the
-                                            // FIFO, so the line is down: expect 1023
+    b       2f                              // FIFO, so the line is down: expect 1023
+1:  movz    x2, #(GICC_BASE >> 16), lsl #16
+    ldr     w23, [x2, #GICC_IAR]
+2:
 
     // Report: "irq 33: got 'ping'" and "EOI: active 1 -> 0, next IAR 1023".
     adr     x0, msg_irq
@@ -338,6 +444,8 @@ print_hex:                                  // x0 = a number, as 0x and 16 hex d
     ldr     x30, [sp], #16
     ret
 
+msg_v3:         .asciz "GICv3: CPU interface in system registers\n"
+msg_v2:         .asciz "GICv2: CPU interface at 0x8010000\n"
 msg_irq:        .asciz "irq "
 msg_got:        .asciz ": got '"
 msg_eoi:        .asciz "'\nEOI: active "

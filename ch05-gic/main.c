@@ -1,9 +1,11 @@
 /*
- * Chapter 5 - god run: the PL011 interrupts the guest through an in-kernel GICv3.
+ * Chapter 5 - god run: the PL011 interrupts the guest through an in-kernel GIC.
  *
- * New since chapter 4: an interrupt controller. KVM emulates a GICv3 in the
- * kernel (common/gic.c); we create it, say where it sits in the guest's
- * address space, and finalise it once the vCPU exists. The PL011's
+ * New since chapter 4: an interrupt controller. KVM emulates a GIC in the
+ * kernel (common/gic.c): a GICv3 on hosts that have one, a GICv2 on those
+ * that do not (a Raspberry Pi); --gic picks one. We ask which the host
+ * offers, create it, say where it sits in the guest's address space, and
+ * finalise it once the vCPU exists. The PL011's
  * interrupt line, left unconnected in chapter 4, now drives SPI 1 (INTID 33)
  * through KVM_IRQ_LINE. A second thread plays the keyboard: once the guest
  * has asked for receive interrupts, it types the --send text into the
@@ -47,6 +49,7 @@ struct options {
     unsigned timeout;
     bool trace;
     bool no_irq;
+    enum gic_version gic;
     const char *send;
     const char *guest;
 };
@@ -55,9 +58,11 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: god run [options] GUEST.bin\n"
-            "  Load a flat ARM64 program at 0x%llx and run it with a GICv3 at 0x%llx and a\n"
+            "  Load a flat ARM64 program at 0x%llx and run it with a GIC at 0x%llx and a\n"
             "  PL011 UART at 0x%llx whose interrupt is INTID %d.\n"
             "options:\n"
+            "  -g, --gic VERSION   v2, v3 or auto: v3 if the host offers it, else v2\n"
+            "                      (default auto)\n"
             "  -m, --ram SIZE      guest RAM (default 16M)\n"
             "  -s, --send TEXT     type TEXT (1 to %d bytes) into the UART once the guest\n"
             "                      enables receive interrupts (default \"%s\")\n"
@@ -77,13 +82,10 @@ static void die(const char *what, int err)
 static void parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
-        {"ram", required_argument, NULL, 'm'},
-        {"send", required_argument, NULL, 's'},
-        {"no-irq", no_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, 't'},
-        {"trace", no_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"gic", required_argument, NULL, 'g'},     {"ram", required_argument, NULL, 'm'},
+        {"send", required_argument, NULL, 's'},    {"no-irq", no_argument, NULL, 'n'},
+        {"timeout", required_argument, NULL, 't'}, {"trace", no_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     *opt = (struct options){.ram_size = DEFAULT_RAM, .timeout = 10, .send = DEFAULT_SEND};
     char *end;
@@ -94,8 +96,14 @@ static void parse_options(int argc, char **argv, struct options *opt)
         exit(EXIT_USAGE);
     }
     optind = 2;
-    while ((c = getopt_long(argc, argv, "m:s:nt:Th", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "g:m:s:nt:Th", longopts, NULL)) != -1) {
         switch (c) {
+        case 'g':
+            if (gic_version_parse(optarg, &opt->gic) < 0) {
+                fprintf(stderr, "god: --gic %s: need v2, v3 or auto\n", optarg);
+                exit(EXIT_USAGE);
+            }
+            break;
         case 'm':
             if (size_parse(optarg, &opt->ram_size) < 0) {
                 fprintf(stderr, "god: --ram %s: not a size (try 16M)\n", optarg);
@@ -209,18 +217,23 @@ int main(int argc, char **argv)
     }
 
     /*
-     * 2. New: the interrupt controller. KVM requires this order:
-     *      gic_create()    after the VM exists         (here)
+     * 2. New: the interrupt controller. Which one: gic_setup() asks KVM which
+     * vGICs this host can create (a GICv3 host: v3; a GICv2 host such as a
+     * Raspberry Pi: v2) and picks what --gic says. The guest finds out for
+     * itself which one it got (irq.S). KVM requires this order:
+     *      gic_setup()     after the VM exists         (here)
      *      vcpu_create()   every vCPU                  (step 4)
      *      gic_finalize()  before the first KVM_RUN    (step 5)
      */
     struct gic gic;
-    if ((ret = gic_create(&gic, vm, 1)) == -ENODEV) {
-        fprintf(stderr, "god: this host's KVM cannot give guests a GICv3 (GICv2-only machine?)\n");
+    char gic_why[160];
+    if ((ret = gic_setup(&gic, vm, opt.gic, 1, gic_why, sizeof(gic_why))) < 0 && gic_why[0]) {
+        fprintf(stderr, "god: %s\n", gic_why);
         return EXIT_FAIL;
     }
     if (ret < 0)
-        die("creating the in-kernel GICv3", ret);
+        die("creating the in-kernel GIC", ret);
+    fprintf(stderr, "god: in-kernel %s\n", gic_version_name(gic.version));
 
     /* 3. The devices. The PL011's interrupt line now drives SPI 1 = INTID 33 (unless --no-irq). */
     struct mmio_bus bus = {0};
@@ -246,7 +259,7 @@ int main(int argc, char **argv)
 
     /* 5. New: every vCPU exists, none has run: the GIC can be finalised. */
     if ((ret = gic_finalize(&gic)) < 0)
-        die("finalising the GICv3 (KVM_DEV_ARM_VGIC_CTRL_INIT)", ret);
+        die("finalising the GIC (KVM_DEV_ARM_VGIC_CTRL_INIT)", ret);
 
     /* 6. Run the vCPU and the keyboard; wait for the guest to power off (or the timeout). */
     struct vm_control control;

@@ -4,6 +4,8 @@
 # N timer interrupts, and measured at least N intervals (the timer is never
 # early), at most N x (interval + 5 ms) + 50 ms, and no more than god's own
 # wall time. On top of that, for two settings chosen here, we check:
+#   - the guest found the GIC god created (v3: system registers, v2: the
+#     memory-mapped CPU interface) and says so first,
 #   - the guest echoes the N and interval we passed in x0/x1,
 #   - the elapsed time the guest computed and printed itself (in assembly)
 #     matches the one god computes from the raw counter values the guest
@@ -14,9 +16,16 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 for setting in "10 10" "25 4"; do
     set -- $setting
-    out=$(./god run --ticks "$1" --interval-ms "$2" timer.bin) ||
-        { echo "$out"; fail "god run --ticks $1 --interval-ms $2 exited $?"; }
+    out=$(./god run --ticks "$1" --interval-ms "$2" timer.bin 2>err.txt) ||
+        { echo "$out"; cat err.txt; fail "god run --ticks $1 --interval-ms $2 exited $?"; }
     echo "$out"
+    gic=$(sed -n 's/^god: in-kernel \(GICv[23]\)$/\1/p' err.txt)
+    case $gic in
+    GICv3) want="GICv3: CPU interface in system registers" ;;
+    GICv2) want="GICv2: CPU interface at 0x8010000" ;;
+    *) fail "god did not say which GIC it created" ;;
+    esac
+    [ "$(echo "$out" | head -n 1)" = "$want" ] || fail "god created a $gic, the guest did not say '$want'"
     line=$(echo "$out" | grep '^timer: ') || fail "no report from the guest"
     echo "$line" | grep -Eq "^timer: $1 ticks of $2 ms at [0-9]+ Hz, elapsed [0-9]+ us$" ||
         fail "guest report '$line' does not echo $1 ticks of $2 ms"

@@ -66,6 +66,7 @@ struct options {
     uint64_t ram_size;
     unsigned timeout;
     bool trace;
+    enum gic_version gic;
     unsigned ticks;
     unsigned interval_ms;
     const char *guest;
@@ -75,10 +76,12 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: god run [options] GUEST.bin\n"
-            "  Load a flat ARM64 program at 0x%llx and run it with a GICv3 and a PL011 UART,\n"
+            "  Load a flat ARM64 program at 0x%llx and run it with a GIC and a PL011 UART,\n"
             "  x0 = ticks, x1 = interval in ms, x2 = 0x%llx for its results; then check\n"
             "  the time it measured for those ticks.\n"
             "options:\n"
+            "  -g, --gic VERSION      v2, v3 or auto: v3 if the host offers it, else v2\n"
+            "                         (default auto)\n"
             "  -m, --ram SIZE         guest RAM (default 16M)\n"
             "  -n, --ticks N          timer interrupts to take, 1 to %d (default %d)\n"
             "  -i, --interval-ms MS   time between them, 1 to %d (default %d)\n"
@@ -97,13 +100,10 @@ static void die(const char *what, int err)
 static void parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
-        {"ram", required_argument, NULL, 'm'},
-        {"ticks", required_argument, NULL, 'n'},
-        {"interval-ms", required_argument, NULL, 'i'},
-        {"timeout", required_argument, NULL, 't'},
-        {"trace", no_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"gic", required_argument, NULL, 'g'},     {"ram", required_argument, NULL, 'm'},
+        {"ticks", required_argument, NULL, 'n'},   {"interval-ms", required_argument, NULL, 'i'},
+        {"timeout", required_argument, NULL, 't'}, {"trace", no_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     *opt = (struct options){.ram_size = DEFAULT_RAM,
                             .timeout = 10,
@@ -117,8 +117,14 @@ static void parse_options(int argc, char **argv, struct options *opt)
         exit(EXIT_USAGE);
     }
     optind = 2;
-    while ((c = getopt_long(argc, argv, "m:n:i:t:Th", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "g:m:n:i:t:Th", longopts, NULL)) != -1) {
         switch (c) {
+        case 'g':
+            if (gic_version_parse(optarg, &opt->gic) < 0) {
+                fprintf(stderr, "god: --gic %s: need v2, v3 or auto\n", optarg);
+                exit(EXIT_USAGE);
+            }
+            break;
         case 'm':
             if (size_parse(optarg, &opt->ram_size) < 0 || opt->ram_size <= RESULT_OFFSET) {
                 fprintf(stderr, "god: --ram %s: need a size above 1M, like 16M\n", optarg);
@@ -258,18 +264,21 @@ int main(int argc, char **argv)
     }
 
     /*
-     * 2. New: the interrupt controller. KVM requires this order:
-     *      gic_create()    after the VM exists         (here)
+     * 2. The interrupt controller, as in chapter 5: v3 or v2 (--gic). KVM
+     * requires this order:
+     *      gic_setup()     after the VM exists         (here)
      *      vcpu_create()   every vCPU                  (step 4)
      *      gic_finalize()  before the first KVM_RUN    (step 5)
      */
     struct gic gic;
-    if ((ret = gic_create(&gic, vm, 1)) == -ENODEV) {
-        fprintf(stderr, "god: this host's KVM cannot give guests a GICv3 (GICv2-only machine?)\n");
+    char gic_why[160];
+    if ((ret = gic_setup(&gic, vm, opt.gic, 1, gic_why, sizeof(gic_why))) < 0 && gic_why[0]) {
+        fprintf(stderr, "god: %s\n", gic_why);
         return EXIT_FAIL;
     }
     if (ret < 0)
-        die("creating the in-kernel GICv3", ret);
+        die("creating the in-kernel GIC", ret);
+    fprintf(stderr, "god: in-kernel %s\n", gic_version_name(gic.version));
 
     /*
      * 3. The devices: the PL011, its interrupt on SPI 1 (this guest does not use it). The
@@ -300,7 +309,7 @@ int main(int argc, char **argv)
 
     /* 5. New: every vCPU exists, none has run: the GIC can be finalised. */
     if ((ret = gic_finalize(&gic)) < 0)
-        die("finalising the GICv3 (KVM_DEV_ARM_VGIC_CTRL_INIT)", ret);
+        die("finalising the GIC (KVM_DEV_ARM_VGIC_CTRL_INIT)", ret);
 
     /* 6. Run it, and time the run with our own clock: from start to power-off. */
     struct vm_control control;

@@ -18,9 +18,12 @@
  *   +0  ticks taken          +8  CNTFRQ_EL0        +16 CNTVCT_EL0 at the start
  *   +24 CNTVCT_EL0 at the N-th tick                +32 other IAR values seen
  *
- * The GIC set-up is chapter 5's, except that a PPI is private to its CPU:
- * its enable, group and priority live in this CPU's redistributor (the
- * SGI_base frame), not in the distributor.
+ * The GIC set-up is chapter 5's, except that a PPI is private to its CPU.
+ * On a GICv3 its enable, group and priority live in this CPU's
+ * redistributor (the SGI_base frame), not in the distributor; a GICv2 has no
+ * redistributors, and its distributor banks the first 32 INTIDs' registers
+ * per CPU instead: each CPU sees its own at the same address. As in chapter
+ * 5 the guest finds out which GIC it has (gic_detect) and says so first.
  */
 
     // The PL011 UART: output only, this time.
@@ -36,7 +39,19 @@
     .equ    CTLR_ARE, (1 << 4)             // bit 1 enables group 1, bit 4 is ARE
     .equ    CTLR_RWP, 31                   // "register write pending"
 
-    // vCPU 0's redistributor: RD_base, then SGI_base 64 KiB above it.
+    // GICv2 (chapter 5): the distributor's group 0 enable, the memory-mapped
+    // CPU interface, and ID_AA64PFR0_EL1.GIC.
+    .equ    GICD_ISENABLER0, 0x0100        // banked per CPU for INTIDs 0-31
+    .equ    GICD_IPRIORITYR, 0x0400
+    .equ    CTLR_ENABLE_G0, 1
+    .equ    GICC_BASE, 0x08010000
+    .equ    GICC_CTLR, 0x0000
+    .equ    GICC_PMR, 0x0004
+    .equ    GICC_IAR, 0x000c
+    .equ    GICC_EOIR, 0x0010
+    .equ    PFR0_GIC_SHIFT, 24
+
+    // vCPU 0's redistributor (GICv3): RD_base, then SGI_base 64 KiB above it.
     .equ    GICR_BASE, 0x080a0000
     .equ    GICR_WAKER, 0x0014
     .equ    WAKER_PROCESSOR_SLEEP, (1 << 1)
@@ -75,7 +90,17 @@ _start:
     adr     x0, ticks_wanted
     str     x19, [x0]                       // and stops after this many ticks
 
+    bl      gic_detect                      // gic_is_v2 = 1 on a GICv2 (chapter 5)
+    ldr     x0, gic_is_v2
+    cbnz    x0, 1f
+    adr     x0, msg_v3
+    bl      puts
     bl      gic_init
+    b       2f
+1:  adr     x0, msg_v2
+    bl      puts
+    bl      gic_v2_init
+2:
 
     // Start the clock, then the timer. The ISB keeps the CPU from reading the
     // counter early (CNTVCT reads are not ordered with other instructions).
@@ -143,7 +168,48 @@ done:
     b       .
 
 /*
- * gic_init - make INTID 27 reach this CPU as a group 1 IRQ.
+ * gic_detect - chapter 5's: gic_is_v2 = 0 if the CPU interface is system
+ * registers (ID_AA64PFR0_EL1.GIC says they exist and ICC_SRE_EL1.SRE
+ * sticks), 1 if it is memory-mapped.
+ */
+gic_detect:
+    mov     x3, #1
+    mrs     x2, id_aa64pfr0_el1
+    ubfx    x2, x2, #PFR0_GIC_SHIFT, #4
+    cbz     x2, 1f
+    mrs     x2, icc_sre_el1
+    orr     x2, x2, #1
+    msr     icc_sre_el1, x2
+    isb
+    mrs     x2, icc_sre_el1
+    tbz     x2, #0, 1f
+    mov     x3, #0
+1:  adr     x2, gic_is_v2
+    str     x3, [x2]
+    ret
+
+/*
+ * gic_v2_init - make INTID 27 reach this CPU as an IRQ, on a GICv2: its
+ * priority and enable in the distributor's banked registers (group 0, the
+ * only group KVM's vGICv2 lets a guest use), then the CPU interface.
+ */
+gic_v2_init:
+    movz    x1, #(GICD_BASE >> 16), lsl #16
+    mov     w2, #TIMER_PRIORITY
+    strb    w2, [x1, #GICD_IPRIORITYR + TIMER_INTID]
+    mov     w2, #(1 << TIMER_INTID)
+    str     w2, [x1, #GICD_ISENABLER0]      // no target to set: a PPI is ours
+    mov     w2, #CTLR_ENABLE_G0
+    str     w2, [x1, #GICD_CTLR]
+    movz    x1, #(GICC_BASE >> 16), lsl #16
+    mov     w2, #0xff
+    str     w2, [x1, #GICC_PMR]
+    mov     w2, #CTLR_ENABLE_G0
+    str     w2, [x1, #GICC_CTLR]
+    ret
+
+/*
+ * gic_init - make INTID 27 reach this CPU as a group 1 IRQ, on a GICv3.
  */
 gic_init:
     // 1. The distributor: affinity routing and group 1 on. It owns no PPI
@@ -219,6 +285,21 @@ vectors:
     vector_unexpected 0x780
 
 /*
+ * eoi_x0 - end interrupt x0: ICC_EOIR1_EL1 on a GICv3, GICC_EOIR on a
+ * GICv2. Uses x1.
+ */
+    .macro  eoi_x0
+    ldr     x1, gic_is_v2
+    cbnz    x1, 10\@f
+    msr     icc_eoir1_el1, x0
+    b       11\@f
+10\@:
+    movz    x1, #(GICC_BASE >> 16), lsl #16
+    str     w0, [x1, #GICC_EOIR]
+11\@:
+    .endm
+
+/*
  * irq_handler - one tick: save what we use, acknowledge, re-arm or stop the
  * timer, end the interrupt, restore, return. Unlike chapter 5's handler this
  * one returns (ERET) to the interrupted code, which must find every register
@@ -228,8 +309,13 @@ irq_handler:
     stp     x0, x1, [sp, #-32]!             // save x0-x3 (SP stays 16-byte aligned);
     stp     x2, x3, [sp, #16]               // ELR/SPSR need no saving: IRQs stay
                                             // masked in here, nothing can nest
+    ldr     x1, gic_is_v2
+    cbnz    x1, 1f
     mrs     x0, icc_iar1_el1                // acknowledge: x0 = the INTID
-    cmp     x0, #TIMER_INTID
+    b       2f
+1:  movz    x1, #(GICC_BASE >> 16), lsl #16
+    ldr     w0, [x1, #GICC_IAR]             // the same on a GICv2
+2:  cmp     x0, #TIMER_INTID
     b.ne    not_timer
 
     adr     x1, ticks
@@ -251,7 +337,7 @@ last_tick:
     msr     cntv_ctl_el0, xzr               // timer off: the line goes down
 eoi:
     isb                                     // the timer write before the EOI: with the
-    msr     icc_eoir1_el1, x0               // line still up, INTID 27 would be pending
+    eoi_x0                                  // line still up, INTID 27 would be pending
     b       irq_return                      // again at once (a phantom tick)
 
 not_timer:
@@ -261,7 +347,7 @@ not_timer:
     str     x2, [x1]
     cmp     x0, #1020                       // 1020-1023 are special (1023: spurious,
     b.hs    irq_return                      // nothing was pending) and take no EOI
-    msr     icc_eoir1_el1, x0               // anything else: end it, and move on
+    eoi_x0                                  // anything else: end it, and move on
 
 irq_return:
     ldp     x2, x3, [sp, #16]
@@ -355,6 +441,8 @@ print_hex:
     ldr     x30, [sp], #16
     ret
 
+msg_v3:         .asciz "GICv3: CPU interface in system registers\n"
+msg_v2:         .asciz "GICv2: CPU interface at 0x8010000\n"
 msg_timer:      .asciz "timer: "
 msg_ticks:      .asciz " ticks of "
 msg_ms_at:      .asciz " ms at "
@@ -372,6 +460,7 @@ ticks_wanted:   .space 8                    // N
 interval:       .space 8                    // counts per interval
 end_count:      .space 8                    // CNTVCT at the N-th tick
 others:         .space 8                    // IAR values other than 27
+gic_is_v2:      .space 8                    // 1 on a GICv2 (gic_detect)
     .balign 16
 stack:
     .space  4096

@@ -76,6 +76,7 @@ struct options {
     uint64_t ram_size;
     unsigned cpus, timeout;
     bool trace;
+    enum gic_version gic;
 };
 
 static void usage(FILE *out)
@@ -88,13 +89,15 @@ static void usage(FILE *out)
             "  -i, --initrd FILE     an initramfs to pass to it\n"
             "  -p, --cmdline TEXT    the kernel command line (default \"%s\")\n"
             "  -m, --ram SIZE        guest RAM (default 256M)\n"
-            "  -c, --cpus N          vCPUs (default 1)\n"
+            "  -c, --cpus N          vCPUs (default 1; at most %u with a GICv2)\n"
+            "  -g, --gic VERSION     v2, v3 or auto: v3 if the host offers it, else v2\n"
+            "                        (default auto)\n"
             "  -d, --disk FILE[,ro]  a virtio-blk disk backed by FILE (repeatable, up to 8)\n"
             "      --dump-dtb FILE   also write the generated device tree to FILE\n"
             "  -t, --timeout SEC     stop the guest after SEC seconds (default 0 = never)\n"
             "  -T, --trace           print every exit, decoded, and a summary at the end\n"
             "console: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends Ctrl-A\n",
-            DEFAULT_CMDLINE);
+            DEFAULT_CMDLINE, GIC_V2_MAX_VCPUS);
 }
 
 static void die(const char *what, int err)
@@ -134,17 +137,12 @@ static void add_disk(struct options *opt, char *arg)
 static void parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
-        {"kernel", required_argument, NULL, 'k'},
-        {"initrd", required_argument, NULL, 'i'},
-        {"cmdline", required_argument, NULL, 'p'},
-        {"ram", required_argument, NULL, 'm'},
-        {"cpus", required_argument, NULL, 'c'},
-        {"dump-dtb", required_argument, NULL, 'D'},
-        {"timeout", required_argument, NULL, 't'},
-        {"trace", no_argument, NULL, 'T'},
-        {"disk", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"kernel", required_argument, NULL, 'k'},   {"initrd", required_argument, NULL, 'i'},
+        {"cmdline", required_argument, NULL, 'p'},  {"ram", required_argument, NULL, 'm'},
+        {"cpus", required_argument, NULL, 'c'},     {"gic", required_argument, NULL, 'g'},
+        {"dump-dtb", required_argument, NULL, 'D'}, {"timeout", required_argument, NULL, 't'},
+        {"trace", no_argument, NULL, 'T'},          {"disk", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     *opt = (struct options){.cmdline = DEFAULT_CMDLINE, .ram_size = RAM_DEFAULT_SIZE, .cpus = 1};
     int c;
@@ -154,7 +152,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         exit(EXIT_USAGE);
     }
     optind = 2;
-    while ((c = getopt_long(argc, argv, "k:i:p:m:c:d:t:Th", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:i:p:m:c:g:d:t:Th", longopts, NULL)) != -1) {
         switch (c) {
         case 'k':
             opt->kernel = optarg;
@@ -173,6 +171,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
             break;
         case 'c':
             opt->cpus = parse_number("--cpus", optarg, VM_MAX_VCPUS);
+            break;
+        case 'g':
+            if (gic_version_parse(optarg, &opt->gic) < 0) {
+                fprintf(stderr, "god: --gic %s: need v2, v3 or auto\n", optarg);
+                exit(EXIT_USAGE);
+            }
             break;
         case 'd':
             add_disk(opt, optarg);
@@ -313,7 +317,8 @@ static void load_initrd(struct guest_mem *mem, const char *path, struct arm64_bo
 
 /* Describe the machine to the kernel, and put the description at the top of RAM. */
 static void load_device_tree(struct guest_mem *mem, const struct options *opt,
-                             const uint64_t *mpidrs, struct arm64_boot_layout *layout)
+                             const uint64_t *mpidrs, enum gic_version gic,
+                             struct arm64_boot_layout *layout)
 {
     /* The PL011, then virtio #0 (the console) and one virtio window per disk. */
     struct devicetree_device devices[2 + MAX_DISKS] = {devicetree_pl011()};
@@ -324,6 +329,7 @@ static void load_device_tree(struct guest_mem *mem, const struct options *opt,
         .ram_size = mem->size,
         .ncpus = opt->cpus,
         .mpidrs = mpidrs,
+        .gic_version = gic == GIC_V2 ? 2 : 3,
         .bootargs = opt->cmdline,
         .initrd_start = layout->initrd_start,
         .initrd_end = layout->initrd_end,
@@ -367,10 +373,19 @@ int main(int argc, char **argv)
     if ((ret = kvm_set_memory(vm, 0, &mem)) < 0)
         die("KVM_SET_USER_MEMORY_REGION", ret);
 
-    /* 2. The interrupt controller (chapter 5): created now, finalised after the vCPUs. */
+    /*
+     * 2. The interrupt controller (chapter 5), v3 or v2 (--gic): created now,
+     * finalised after the vCPUs; the device tree will describe the one we got.
+     */
     struct gic gic;
-    if ((ret = gic_create(&gic, vm, opt.cpus)) < 0)
-        die(ret == -ENODEV ? "this host cannot give guests a GICv3" : "creating the vGIC", ret);
+    char gic_why[160];
+    if ((ret = gic_setup(&gic, vm, opt.gic, opt.cpus, gic_why, sizeof(gic_why))) < 0 &&
+        gic_why[0]) {
+        fprintf(stderr, "god: %s\n", gic_why);
+        return EXIT_FAIL;
+    }
+    if (ret < 0)
+        die("creating the vGIC", ret);
 
     /*
      * 3. The vCPUs. Only vCPU 0 runs at first; the others start powered off
@@ -438,7 +453,7 @@ int main(int argc, char **argv)
     load_kernel(&mem, opt.kernel, &layout);
     if (opt.initrd)
         load_initrd(&mem, opt.initrd, &layout);
-    load_device_tree(&mem, &opt, mpidrs, &layout);
+    load_device_tree(&mem, &opt, mpidrs, gic.version, &layout);
 
     /* 6. The boot protocol's register state: x0 = DTB, x1..x3 = 0, MMU off, EL1h, DAIF masked. */
     if ((ret = vcpu_set_entry(&vcpus[0], layout.kernel_start, VCPU_PSTATE_EL1H_MASKED)) < 0 ||

@@ -12,7 +12,7 @@
  *     memory@...      dt_memory()    guest RAM
  *     cpus/cpu@...    dt_cpus()      the vCPUs
  *     psci            dt_psci()      how to start and stop them
- *     intc@8000000    dt_gic()       the GICv3
+ *     intc@8000000    dt_gic()       the GIC: v3, or v2
  *     timer           dt_timer()     the architected timer
  *     apb-pclk        dt_apb_pclk()  the clock the PL011 asks for
  *     pl011@9000000   dt_pl011()     the UART
@@ -51,15 +51,19 @@ enum {
 };
 
 /*
- * The interrupt specifier of the arm,gic-v3 binding (#interrupt-cells = 3):
- * <type number flags>. type: 0 = SPI, 1 = PPI. number: counted from the
- * start of its type (SPI 1 is INTID 33, PPI 14 is INTID 30). flags: the
- * trigger, IRQ_TYPE_* of include/dt-bindings/interrupt-controller/irq.h.
+ * The interrupt specifier of the arm,gic-v3 and arm,gic (v2) bindings
+ * (#interrupt-cells = 3 in both): <type number flags>. type: 0 = SPI,
+ * 1 = PPI. number: counted from the start of its type (SPI 1 is INTID 33,
+ * PPI 14 is INTID 30). flags: the trigger in bits [3:0], IRQ_TYPE_* of
+ * include/dt-bindings/interrupt-controller/irq.h; on a GICv2 only, bits
+ * [15:8] of a PPI's flags say which CPUs the PPI is wired to
+ * (GIC_CPU_MASK_SIMPLE of include/dt-bindings/interrupt-controller/arm-gic.h).
  */
-#define GIC_SPI              0
-#define GIC_PPI              1
-#define IRQ_TYPE_EDGE_RISING 1
-#define IRQ_TYPE_LEVEL_HIGH  4
+#define GIC_SPI                      0
+#define GIC_PPI                      1
+#define IRQ_TYPE_EDGE_RISING         1
+#define IRQ_TYPE_LEVEL_HIGH          4
+#define GIC_CPU_MASK_SIMPLE(nr_cpus) ((((1u << (nr_cpus)) - 1) & 0xff) << 8)
 
 /* PSCI 0.2 function IDs, SMC64 calling convention (Arm DEN 0022). */
 #define PSCI_0_2_FN64_CPU_SUSPEND 0xc4000001u
@@ -238,13 +242,20 @@ static int dt_psci(void *fdt)
     return 0;
 }
 
-/* /intc@8000000: the GICv3 (bindings/interrupt-controller/arm,gic-v3.yaml). */
+/* /intc@8000000: the GICv3 (bindings/interrupt-controller/arm,gic-v3.yaml) or GICv2 (arm,gic.yaml).
+ */
 static int dt_gic(void *fdt, const struct devicetree_config *cfg)
 {
     char name[32];
     node_name(name, sizeof(name), "intc", GIC_DIST_BASE);
     FDT_TRY(fdt_begin_node(fdt, name));
-    FDT_TRY(fdt_property_string(fdt, "compatible", "arm,gic-v3"));
+    /*
+     * A GICv2: "arm,cortex-a15-gic", the first GICv2 with virtualization
+     * support, which is what KVM's vGICv2 models (QEMU's virt board says the
+     * same); Linux's GICv2 driver matches it like "arm,gic-400".
+     */
+    FDT_TRY(fdt_property_string(fdt, "compatible",
+                                cfg->gic_version == 2 ? "arm,cortex-a15-gic" : "arm,gic-v3"));
     /* <type number flags>: see GIC_SPI/GIC_PPI above. */
     FDT_TRY(fdt_property_cell(fdt, "#interrupt-cells", 3));
     /* An empty property: "I am an interrupt controller". */
@@ -255,20 +266,37 @@ static int dt_gic(void *fdt, const struct devicetree_config *cfg)
      * about an interrupt controller without it.
      */
     FDT_TRY(fdt_property_cell(fdt, "#address-cells", 0));
-    /*
-     * reg: the distributor (GICD), then the redistributors (GICR), one
-     * 128 KiB pair of frames per vCPU, all in one contiguous region. One
-     * region needs no #redistributor-regions (required only for several).
-     * No GICC/GICH/GICV: KVM's GICv3 offers only the system-register
-     * interface, which has no MMIO to describe.
-     */
-    fdt64_t reg[] = {
-        cpu_to_fdt64(GIC_DIST_BASE),
-        cpu_to_fdt64(GIC_DIST_SIZE),
-        cpu_to_fdt64(GIC_REDIST_BASE),
-        cpu_to_fdt64((uint64_t)cfg->ncpus * GIC_REDIST_SIZE_EACH),
-    };
-    FDT_TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
+    if (cfg->gic_version == 2) {
+        /*
+         * reg: the distributor, then the CPU interface (GICC): a GICv2's
+         * CPU interface is memory-mapped, and the guest's GIC driver reads
+         * its address here. Sizes are what KVM emulates: 4 KiB and 8 KiB.
+         * No third and fourth regions (GICH, GICV): those are for a
+         * hypervisor, and the guest is not one.
+         */
+        fdt64_t reg[] = {
+            cpu_to_fdt64(GIC_DIST_BASE),
+            cpu_to_fdt64(GIC_V2_DIST_SIZE),
+            cpu_to_fdt64(GIC_CPU_BASE),
+            cpu_to_fdt64(GIC_CPU_SIZE),
+        };
+        FDT_TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
+    } else {
+        /*
+         * reg: the distributor (GICD), then the redistributors (GICR), one
+         * 128 KiB pair of frames per vCPU, all in one contiguous region. One
+         * region needs no #redistributor-regions (required only for
+         * several). No GICC/GICH/GICV: KVM's GICv3 offers only the
+         * system-register interface, which has no MMIO to describe.
+         */
+        fdt64_t reg[] = {
+            cpu_to_fdt64(GIC_DIST_BASE),
+            cpu_to_fdt64(GIC_DIST_SIZE),
+            cpu_to_fdt64(GIC_REDIST_BASE),
+            cpu_to_fdt64((uint64_t)cfg->ncpus * GIC_REDIST_SIZE_EACH),
+        };
+        FDT_TRY(fdt_property(fdt, "reg", reg, sizeof(reg)));
+    }
     /* Our interrupt-parent (see dt_root) points here. */
     FDT_TRY(fdt_property_cell(fdt, "phandle", PHANDLE_GIC));
     FDT_TRY(fdt_end_node(fdt));
@@ -276,7 +304,7 @@ static int dt_gic(void *fdt, const struct devicetree_config *cfg)
 }
 
 /* /timer: the architected generic timer (bindings/timer/arm,arch_timer.yaml). */
-static int dt_timer(void *fdt)
+static int dt_timer(void *fdt, const struct devicetree_config *cfg)
 {
     FDT_TRY(fdt_begin_node(fdt, "timer"));
     FDT_TRY(fdt_property_string(fdt, "compatible", "arm,armv8-timer"));
@@ -296,7 +324,14 @@ static int dt_timer(void *fdt)
      * redistributor has it): the mask bits must be 0. Linux accepts
      * level-low for a PPI too, but the GIC itself only knows "level" or
      * "edge", so level-high is the honest value.
+     *
+     * On a GICv2 we do add the mask: every vCPU has its timer wired to its
+     * own CPU interface, so the PPI goes to CPUs 0 .. ncpus-1
+     * (GIC_CPU_MASK_SIMPLE(ncpus), as QEMU's virt board writes it).
      */
+    uint32_t flags = IRQ_TYPE_LEVEL_HIGH;
+    if (cfg->gic_version == 2)
+        flags |= GIC_CPU_MASK_SIMPLE(cfg->ncpus);
     const uint32_t ppi[] = {
         TIMER_PPI_SEC_PHYS - PPI_INTID_BASE,
         TIMER_PPI_PHYS - PPI_INTID_BASE,
@@ -307,7 +342,7 @@ static int dt_timer(void *fdt)
     for (unsigned i = 0; i < 4; i++) {
         irqs[3 * i + 0] = cpu_to_fdt32(GIC_PPI);
         irqs[3 * i + 1] = cpu_to_fdt32(ppi[i]);
-        irqs[3 * i + 2] = cpu_to_fdt32(IRQ_TYPE_LEVEL_HIGH);
+        irqs[3 * i + 2] = cpu_to_fdt32(flags);
     }
     FDT_TRY(fdt_property(fdt, "interrupts", irqs, sizeof(irqs)));
     /*
@@ -411,7 +446,10 @@ static const char *default_stdout_path(const struct devicetree_config *cfg, char
 
 static int check_config(const struct devicetree_config *cfg)
 {
-    if (cfg->ncpus == 0 || cfg->ncpus > DEVICETREE_MAX_CPUS)
+    if (cfg->gic_version != 0 && cfg->gic_version != 2 && cfg->gic_version != 3)
+        return -EINVAL;
+    unsigned max_cpus = cfg->gic_version == 2 ? DEVICETREE_MAX_CPUS_GICV2 : DEVICETREE_MAX_CPUS;
+    if (cfg->ncpus == 0 || cfg->ncpus > max_cpus)
         return -EINVAL;
     if (cfg->ram_size == 0 || cfg->ram_base + cfg->ram_size < cfg->ram_base)
         return -EINVAL;
@@ -441,7 +479,7 @@ static int build_into(void *fdt, size_t len, const struct devicetree_config *cfg
     FDT_TRY(fdt_begin_node(fdt, ""));
     if ((err = dt_root(fdt)) || (err = dt_chosen(fdt, cfg, stdout_path)) ||
         (err = dt_memory(fdt, cfg)) || (err = dt_cpus(fdt, cfg)) || (err = dt_psci(fdt)) ||
-        (err = dt_gic(fdt, cfg)) || (err = dt_timer(fdt)) || (err = dt_apb_pclk(fdt)))
+        (err = dt_gic(fdt, cfg)) || (err = dt_timer(fdt, cfg)) || (err = dt_apb_pclk(fdt)))
         return err;
     for (size_t i = 0; i < cfg->ndevices; i++) {
         const struct devicetree_device *dev = &cfg->devices[i];

@@ -34,7 +34,12 @@ struct devicetree_device {
 
 struct devicetree_config {
     uint64_t ram_base, ram_size;
-    unsigned ncpus; /* 1 .. DEVICETREE_MAX_CPUS */
+    unsigned ncpus; /* 1 .. DEVICETREE_MAX_CPUS (DEVICETREE_MAX_CPUS_GICV2 on a GICv2) */
+    /*
+     * The GIC the VMM created (common/gic.c): 3 or 2. 0 means 3. The GIC
+     * node and the timer's PPI flags follow it.
+     */
+    unsigned gic_version;
     /*
      * Each vCPU's MPIDR_EL1 affinity (read it with KVM_GET_ONE_REG), or NULL
      * for what KVM assigns by default: devicetree_cpu_mpidr().
@@ -50,7 +55,9 @@ struct devicetree_config {
 };
 
 /* The redistributor region of memmap.h has room for this many vCPUs. */
-#define DEVICETREE_MAX_CPUS 123
+#define DEVICETREE_MAX_CPUS       123
+/* A GICv2 serves at most 8 CPUs (its PPI CPU masks have 8 bits). */
+#define DEVICETREE_MAX_CPUS_GICV2 8
 
 /* The devices of memmap.h, ready to list in devicetree_config.devices. */
 struct devicetree_device devicetree_pl011(void);
@@ -66,9 +73,9 @@ uint64_t devicetree_cpu_mpidr(unsigned n);
 /*
  * Build the DTB. On success *blob is a malloc'd flattened tree (free() it)
  * of *size bytes, at most 2 MiB (the arm64 limit). Errors: -EINVAL (bad
- * config: no CPUs or too many, RAM size 0, initrd_end < initrd_start, an
- * unknown device type, or a libfdt error: fdt_helpers_last_error() says
- * which call failed), -E2BIG (larger than 2 MiB), -ENOMEM.
+ * config: no CPUs or too many for the GIC, a GIC version other than 0, 2 or 3, RAM size 0,
+ * initrd_end < initrd_start, an unknown device type, or a libfdt error: fdt_helpers_last_error()
+ * says which call failed), -E2BIG (larger than 2 MiB), -ENOMEM.
  */
 int devicetree_build(const struct devicetree_config *cfg, void **blob, size_t *size);
 

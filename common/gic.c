@@ -1,5 +1,5 @@
 /*
- * gic.c - the in-kernel GICv3 interrupt controller (introduced in chapter 5).
+ * gic.c - the in-kernel GIC interrupt controller, v3 or v2 (introduced in chapter 5).
  */
 #include "gic.h"
 
@@ -21,37 +21,87 @@ static int set_attr(int fd, uint32_t group, uint64_t attr, const void *value)
     return ioctl(fd, KVM_SET_DEVICE_ATTR, &a) < 0 ? -errno : 0;
 }
 
-int gic_create(struct gic *gic, int vm_fd, unsigned nr_vcpus)
+static bool can_create(int vm_fd, uint32_t type)
+{
+    struct kvm_create_device dev = {.type = type, .flags = KVM_CREATE_DEVICE_TEST};
+    return ioctl(vm_fd, KVM_CREATE_DEVICE, &dev) == 0;
+}
+
+void gic_probe(int vm_fd, struct gic_host *host)
+{
+    host->v2 = can_create(vm_fd, KVM_DEV_TYPE_ARM_VGIC_V2);
+    host->v3 = can_create(vm_fd, KVM_DEV_TYPE_ARM_VGIC_V3);
+}
+
+/* The memory map's GICv2 windows are exactly what KVM's vGICv2 emulates. */
+_Static_assert(GIC_V2_DIST_SIZE == KVM_VGIC_V2_DIST_SIZE, "GICv2 distributor size");
+_Static_assert(GIC_CPU_SIZE == KVM_VGIC_V2_CPU_SIZE, "GICv2 CPU interface size");
+_Static_assert(GIC_V3_MAX_VCPUS *GIC_REDIST_SIZE_EACH <= GIC_REDIST_MAX_SIZE,
+               "redistributor room for GIC_V3_MAX_VCPUS");
+
+/*
+ * Where the guest finds the GIC. v3: the distributor and the
+ * redistributors; each vCPU's redistributor is two 64 KiB frames, laid out
+ * one after another from the base. v2: the distributor and the CPU
+ * interface, which a GICv3 does not have (its CPU interface is system
+ * registers). The device tree tells the guest the same addresses.
+ */
+static int set_addresses(int fd, enum gic_version version)
+{
+    uint64_t dist = GIC_DIST_BASE;
+    uint64_t second = version == GIC_V3 ? GIC_REDIST_BASE : GIC_CPU_BASE;
+    int ret;
+    if (version == GIC_V3) {
+        if ((ret = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &dist)) < 0)
+            return ret;
+        return set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, &second);
+    }
+    if ((ret = set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_DIST, &dist)) < 0)
+        return ret;
+    return set_attr(fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_CPU, &second);
+}
+
+int gic_create(struct gic *gic, int vm_fd, enum gic_version version, unsigned nr_vcpus)
 {
     gic->fd = -1;
     gic->vm_fd = vm_fd;
-    if (nr_vcpus == 0 || (uint64_t)nr_vcpus * GIC_REDIST_SIZE_EACH > GIC_REDIST_MAX_SIZE)
+    gic->version = version;
+    if (version != GIC_V2 && version != GIC_V3)
+        return -EINVAL;
+    if (nr_vcpus == 0 || nr_vcpus > (version == GIC_V2 ? GIC_V2_MAX_VCPUS : GIC_V3_MAX_VCPUS))
         return -E2BIG;
 
-    struct kvm_create_device dev = {.type = KVM_DEV_TYPE_ARM_VGIC_V3};
+    struct kvm_create_device dev = {.type = version == GIC_V3 ? KVM_DEV_TYPE_ARM_VGIC_V3
+                                                              : KVM_DEV_TYPE_ARM_VGIC_V2};
     if (ioctl(vm_fd, KVM_CREATE_DEVICE, &dev) < 0)
         return errno == ENODEV || errno == ENXIO ? -ENODEV : -errno;
     gic->fd = (int)dev.fd;
 
-    /*
-     * Where the guest finds the distributor and the redistributors. Each
-     * vCPU's redistributor is two 64 KiB frames, laid out one after another
-     * from the base; the device tree tells the guest the same addresses.
-     */
-    uint64_t dist = GIC_DIST_BASE;
-    uint64_t redist = GIC_REDIST_BASE;
     uint32_t nr_irqs = GIC_NR_IRQS;
     int ret;
-    if ((ret = set_attr(gic->fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &dist)) <
-            0 ||
-        (ret = set_attr(gic->fd, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST,
-                        &redist)) < 0 ||
+    if ((ret = set_addresses(gic->fd, version)) < 0 ||
         (ret = set_attr(gic->fd, KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, &nr_irqs)) < 0) {
         close(gic->fd);
         gic->fd = -1;
         return ret;
     }
     return 0;
+}
+
+int gic_setup(struct gic *gic, int vm_fd, enum gic_version want, unsigned nr_vcpus, char *why,
+              size_t why_len)
+{
+    struct gic_host host;
+    gic->fd = -1;
+    gic->vm_fd = vm_fd;
+    why[0] = '\0';
+    gic_probe(vm_fd, &host);
+    int version = gic_choose(&host, want, nr_vcpus);
+    if (version < 0) {
+        gic_choice_explain(why, why_len, version, &host, want, nr_vcpus);
+        return version;
+    }
+    return gic_create(gic, vm_fd, (enum gic_version)version, nr_vcpus);
 }
 
 int gic_finalize(const struct gic *gic)

@@ -10,9 +10,12 @@
  *               |  (unused: faults if touched)   |
  *   0x0800_0000 +--------------------------------+ GIC distributor     (ch05)
  *               |  GICD        64 KiB            |
- *   0x080A_0000 +--------------------------------+ GIC redistributors  (ch05)
- *               |  GICR        128 KiB per vCPU  |  (two 64 KiB frames each:
- *               |                                |   RD_base and SGI_base)
+ *   0x0801_0000 +--------------------------------+ GICv2 CPU interface (ch05,
+ *               |  GICC        8 KiB             |  a vGICv2 only)
+ *   0x080A_0000 +--------------------------------+ GIC redistributors  (ch05,
+ *               |  GICR        128 KiB per vCPU  |  a vGICv3 only: two 64 KiB
+ *               |                                |  frames each, RD_base and
+ *               |                                |  SGI_base)
  *   0x0900_0000 +--------------------------------+ PL011 UART          (ch04)
  *               |  UART        4 KiB             |
  *   0x0A00_0000 +--------------------------------+ virtio-mmio windows (ch08)
@@ -32,6 +35,14 @@
 
 #define GIC_DIST_BASE        0x08000000ULL
 #define GIC_DIST_SIZE        0x00010000ULL
+/*
+ * A GICv2 has no redistributors but a memory-mapped CPU interface (GICC):
+ * two 4 KiB pages, the second holding GICC_DIR (KVM_VGIC_V2_CPU_SIZE). A
+ * GICv3 has no GICC here: its CPU interface is the ICC_* system registers.
+ */
+#define GIC_V2_DIST_SIZE     0x00001000ULL /* a GICv2 distributor is one 4 KiB page */
+#define GIC_CPU_BASE         0x08010000ULL
+#define GIC_CPU_SIZE         0x00002000ULL
 #define GIC_REDIST_BASE      0x080A0000ULL
 #define GIC_REDIST_SIZE_EACH 0x00020000ULL /* per vCPU */
 #define GIC_REDIST_MAX_SIZE  0x00F60000ULL /* up to 0x09000000: room for 123 vCPUs */

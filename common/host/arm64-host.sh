@@ -15,7 +15,18 @@
 #             the initramfs; COMMAND runs there and its output and exit status
 #             come back here.
 #
-# HOST=native|emulated overrides the choice. DIR is relative to build/ (for
+# HOST=native|emulated overrides the choice. EMU picks what the emulated host
+# models (ignored natively):
+#
+#   server    (the default) -cpu max with a GICv3, and VHE: the host kernel
+#             runs at EL2, like an arm64 server or cloud machine (Graviton,
+#             Ampere).
+#   rpi4      -cpu cortex-a72 with a GICv2 (the GIC-400's architecture): an
+#             ARMv8.0 CPU, so no VHE, and KVM runs split in "Hyp mode" (nVHE);
+#             KVM can only give guests a vGICv2. A Raspberry Pi 4, as far as a
+#             VMM can tell.
+#
+# DIR is relative to build/ (for
 # example ch03-vcpu); the command runs there. -s runs a shell script instead
 # of one command, for running many checks in one boot. -d attaches a disk
 # image: inside the emulated host it is the block device /dev/vda, and DIR
@@ -80,6 +91,14 @@ if [ "$mode" = native ]; then
     exec timeout --foreground "${timeout}" "$@"
 fi
 [ "$mode" = emulated ] || die "HOST must be native or emulated, not '$mode'"
+
+# --- which machine to emulate (EMU) ---------------------------------------------
+# Both have EL2 (virtualization=on), so Debian's kernel starts KVM in them.
+case ${EMU:-server} in
+server) machine=virt,virtualization=on,gic-version=3 cpu=max ;;
+rpi4) machine=virt,virtualization=on,gic-version=2 cpu=cortex-a72 ;;
+*) die "EMU must be server or rpi4, not '${EMU}'" ;;
+esac
 
 # --- the emulated host's kernel and base initramfs (built once, cached) ---------
 "$here/deps.sh" qemu-system-arm cpio gzip busybox-static
@@ -173,7 +192,7 @@ log=$run/console.log
 : >"$log"
 # signal=off: Ctrl-C goes to the program inside, not to QEMU. No monitor, no
 # escape character: the program inside owns the keyboard (Ctrl-A x included).
-qemu=(qemu-system-aarch64 -M virt,virtualization=on,gic-version=3 -cpu max -smp 2 -m 2048
+qemu=(qemu-system-aarch64 -M "$machine" -cpu "$cpu" -smp 2 -m 2048
     -nodefaults -display none -no-reboot
     -chardev "stdio,id=con,signal=off,logfile=$log" -serial chardev:con
     -kernel "$kernel" -initrd "$run/initrd.cpio.gz" "${drive[@]}"

@@ -32,7 +32,7 @@ struct built {
     size_t size;
 };
 
-static struct built build(unsigned ncpus, bool initrd, size_t nvirtio)
+static struct built build_gic(unsigned gic_version, unsigned ncpus, bool initrd, size_t nvirtio)
 {
     struct devicetree_device devs[1 + VIRTIO_MMIO_COUNT];
     devs[0] = devicetree_pl011();
@@ -42,6 +42,7 @@ static struct built build(unsigned ncpus, bool initrd, size_t nvirtio)
         .ram_base = RAM_BASE,
         .ram_size = RAM_SIZE,
         .ncpus = ncpus,
+        .gic_version = gic_version,
         .bootargs = BOOTARGS,
         .initrd_start = initrd ? INITRD_START : 0,
         .initrd_end = initrd ? INITRD_END : 0,
@@ -54,6 +55,12 @@ static struct built build(unsigned ncpus, bool initrd, size_t nvirtio)
     assert_int_equal(fdt_totalsize(b.fdt), b.size);
     assert_true(b.size <= (2u << 20));
     return b;
+}
+
+/* The default: a GICv3 (gic_version 0). */
+static struct built build(unsigned ncpus, bool initrd, size_t nvirtio)
+{
+    return build_gic(0, ncpus, initrd, nvirtio);
 }
 
 static int node(const void *fdt, const char *path)
@@ -218,6 +225,59 @@ static void timer(void **state)
     free(b.fdt);
 }
 
+/* A GICv2 (arm,gic.yaml): distributor + memory-mapped CPU interface, no redistributors. */
+static void gic_v2(void **state)
+{
+    (void)state;
+    struct built b = build_gic(2, 3, false, 1);
+    const char *p = "/intc@8000000";
+    int off = node(b.fdt, p);
+
+    assert_int_equal(fdt_node_check_compatible(b.fdt, off, "arm,cortex-a15-gic"), 0);
+    assert_int_not_equal(fdt_node_check_compatible(b.fdt, off, "arm,gic-v3"), 0);
+    assert_int_equal(cell(b.fdt, p, "#interrupt-cells"), 3);
+    assert_int_equal(cell(b.fdt, p, "#address-cells"), 0);
+    assert_true(has_prop(b.fdt, p, "interrupt-controller"));
+    const fdt32_t *reg = cells(b.fdt, p, "reg", 8);
+    assert_int_equal(u64_at(reg, 0), 0x08000000);
+    assert_int_equal(u64_at(reg, 2), 0x1000); /* KVM_VGIC_V2_DIST_SIZE */
+    assert_int_equal(u64_at(reg, 4), 0x08010000);
+    assert_int_equal(u64_at(reg, 6), 0x2000); /* KVM_VGIC_V2_CPU_SIZE: GICC_DIR included */
+    assert_int_equal(cell(b.fdt, "/", "interrupt-parent"), fdt_get_phandle(b.fdt, off));
+
+    /* SPIs read the same on both versions: the UART level-high, virtio edge-rising. */
+    assert_irq(b.fdt, "/pl011@9000000", 0, PL011_SPI, 4);
+    assert_int_equal(fdt32_to_cpu(cells(b.fdt, "/virtio_mmio@a000000", "interrupts", 3)[1]),
+                     VIRTIO_SPI_FIRST);
+    free(b.fdt);
+}
+
+/* On a GICv2 each timer PPI carries the mask of the CPUs it is wired to, bits [15:8]. */
+static void timer_v2_cpu_masks(void **state)
+{
+    (void)state;
+    const struct {
+        unsigned ncpus;
+        uint32_t flags;
+    } cases[] = {{1, 0x0104}, {2, 0x0304}, {5, 0x1f04}, {8, 0xff04}};
+    const uint32_t ppi[] = {13, 14, 11, 10};
+
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct built b = build_gic(2, cases[c].ncpus, false, 0);
+        const fdt32_t *irq = cells(b.fdt, "/timer", "interrupts", 12);
+        for (int i = 0; i < 4; i++) {
+            assert_int_equal(fdt32_to_cpu(irq[3 * i]), 1);
+            assert_int_equal(fdt32_to_cpu(irq[3 * i + 1]), ppi[i]);
+            assert_int_equal(fdt32_to_cpu(irq[3 * i + 2]), cases[c].flags);
+        }
+        free(b.fdt);
+    }
+    /* An explicit 3 is the default's tree: no masks. */
+    struct built b = build_gic(3, 2, false, 0);
+    assert_int_equal(fdt32_to_cpu(cells(b.fdt, "/timer", "interrupts", 12)[2]), 4);
+    free(b.fdt);
+}
+
 static void pl011_and_clock(void **state)
 {
     (void)state;
@@ -318,6 +378,18 @@ static void bad_configs(void **state)
     assert_null(blob);
     cfg.ncpus = DEVICETREE_MAX_CPUS + 1;
     assert_int_equal(devicetree_build(&cfg, &blob, &size), -EINVAL);
+    /* A GICv2 serves 8 CPUs; versions other than 2 and 3 (or 0, the default) do not exist. */
+    cfg.gic_version = 2;
+    cfg.ncpus = DEVICETREE_MAX_CPUS_GICV2 + 1;
+    assert_int_equal(devicetree_build(&cfg, &blob, &size), -EINVAL);
+    cfg.ncpus = DEVICETREE_MAX_CPUS_GICV2;
+    assert_int_equal(devicetree_build(&cfg, &blob, &size), 0);
+    free(blob);
+    cfg.ncpus = 1;
+    cfg.gic_version = 4;
+    assert_int_equal(devicetree_build(&cfg, &blob, &size), -EINVAL);
+    cfg.gic_version = 1;
+    assert_int_equal(devicetree_build(&cfg, &blob, &size), -EINVAL);
     cfg = good;
     cfg.ram_size = 0;
     assert_int_equal(devicetree_build(&cfg, &blob, &size), -EINVAL);
@@ -405,6 +477,80 @@ static void dump_and_decompile(void **state)
     assert_int_equal(devicetree_write_file("x", 1, "/nonexistent-dir/guest.dtb"), -ENOENT);
 }
 
+/*
+ * The tree as dtc decompiles it, one node at a time: the text a learner
+ * sees with `dtc -I dtb -O dts`, for both GIC versions. Returns the
+ * node's block ("\tname {" up to its "\t};"), malloc'd.
+ */
+static char *decompiled_node(const struct built *b, const char *name)
+{
+    char path[] = "/tmp/god-test-dtb-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(devicetree_write_file(b->fdt, b->size, path), 0);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "dtc -q -I dtb -O dts -o - %s", path);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    static char dts[64 * 1024];
+    size_t n = fread(dts, 1, sizeof(dts) - 1, p);
+    dts[n] = '\0';
+    assert_int_equal(pclose(p), 0);
+    unlink(path);
+
+    char start[64];
+    snprintf(start, sizeof(start), "\n\t%s {\n", name);
+    char *from = strstr(dts, start);
+    if (!from)
+        fail_msg("dtc output has no node %s", name);
+    char *to = strstr(from, "\n\t};\n");
+    assert_non_null(to);
+    return strndup(from, (size_t)(to - from) + 5);
+}
+
+static void assert_has_line(const char *block, const char *line)
+{
+    if (!strstr(block, line))
+        fail_msg("expected \"%s\" in:%s", line, block);
+}
+
+static void decompiled_gic_and_timer_nodes(void **state)
+{
+    (void)state;
+    /* GICv3, 2 vCPUs: distributor + 2 x 128 KiB of redistributors; timer flags 4. */
+    struct built b = build_gic(3, 2, false, 0);
+    char *gic = decompiled_node(&b, "intc@8000000");
+    assert_has_line(gic, "\t\tcompatible = \"arm,gic-v3\";\n");
+    assert_has_line(gic, "\t\treg = <0x00 0x8000000 0x00 0x10000 0x00 0x80a0000 0x00 0x40000>;\n");
+    assert_has_line(gic, "\t\t#interrupt-cells = <0x03>;\n");
+    assert_has_line(gic, "\t\tinterrupt-controller;\n");
+    char *timer = decompiled_node(&b, "timer");
+    assert_has_line(timer, "\t\tinterrupts = <0x01 0x0d 0x04 0x01 0x0e 0x04 0x01 0x0b 0x04 "
+                           "0x01 0x0a 0x04>;\n");
+    free(gic);
+    free(timer);
+    free(b.fdt);
+
+    /* GICv2, 2 vCPUs: distributor + CPU interface; timer PPIs wired to CPUs 0 and 1. */
+    b = build_gic(2, 2, false, 1);
+    gic = decompiled_node(&b, "intc@8000000");
+    assert_has_line(gic, "\t\tcompatible = \"arm,cortex-a15-gic\";\n");
+    assert_has_line(gic, "\t\treg = <0x00 0x8000000 0x00 0x1000 0x00 0x8010000 0x00 0x2000>;\n");
+    assert_has_line(gic, "\t\t#interrupt-cells = <0x03>;\n");
+    assert_has_line(gic, "\t\tinterrupt-controller;\n");
+    assert_null(strstr(gic, "0x80a0000")); /* no redistributors */
+    timer = decompiled_node(&b, "timer");
+    assert_has_line(timer, "\t\tinterrupts = <0x01 0x0d 0x304 0x01 0x0e 0x304 0x01 0x0b 0x304 "
+                           "0x01 0x0a 0x304>;\n");
+    char *uart = decompiled_node(&b, "pl011@9000000");
+    assert_has_line(uart, "\t\tinterrupts = <0x00 0x01 0x04>;\n");
+    free(gic);
+    free(timer);
+    free(uart);
+    free(b.fdt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +559,8 @@ int main(void)
         cmocka_unit_test(cpus_beyond_sixteen),
         cmocka_unit_test(gic),
         cmocka_unit_test(timer),
+        cmocka_unit_test(gic_v2),
+        cmocka_unit_test(timer_v2_cpu_masks),
         cmocka_unit_test(pl011_and_clock),
         cmocka_unit_test(chosen),
         cmocka_unit_test(virtio_nodes),
@@ -420,6 +568,7 @@ int main(void)
         cmocka_unit_test(bad_configs),
         cmocka_unit_test(fdt_try_records_the_failure),
         cmocka_unit_test(dump_and_decompile),
+        cmocka_unit_test(decompiled_gic_and_timer_nodes),
     };
     return cmocka_run_group_tests_name("devicetree", tests, NULL, NULL);
 }
