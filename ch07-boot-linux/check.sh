@@ -50,13 +50,24 @@ boot() {
     wait_for "CPUS=2" 60 || fail "$label: the guest does not see 2 CPUs"
     say 'echo ARCH=$(uname -m)'
     wait_for "ARCH=aarch64" 60 || fail "$label: uname -m is not aarch64"
+    # The kernel's GIC driver is the one for the GIC god created: the GICv3
+    # driver names its irq_chip "GICv3", the GICv2 one "GIC-0".
+    gic=$(sed -n 's/^god: in-kernel \(GICv[23]\)$/\1/p' out.txt)
+    case $gic in
+    GICv3) chip=GICv3 ;;
+    GICv2) chip=GIC-0 ;;
+    *) fail "$label: god did not say which GIC it created" ;;
+    esac
+    say 'echo CHIP=$(grep -c " '$chip' " /proc/interrupts)'
+    wait_for "CHIP=" 60 || fail "$label: no answer about /proc/interrupts"
+    grep -q "CHIP=[1-9]" out.txt || fail "$label: no interrupt of the $chip driver in /proc/interrupts"
     say 'poweroff'
     wait "$pid"
     rc=$?
     exec 3>&-
     [ "$rc" -eq 0 ] || fail "$label: god exited $rc after poweroff, want 0"
     grep -q "stopped: the guest powered off" out.txt || fail "$label: not a PSCI power-off"
-    echo "$label: answered, saw 2 CPUs, aarch64, powered off"
+    echo "$label: answered, saw 2 CPUs, aarch64, interrupts through $gic ($chip), powered off"
 }
 
 # Bad input first: one clear line and exit status 1, never a crash or a hang.

@@ -386,6 +386,7 @@ int main(int argc, char **argv)
     }
     if (ret < 0)
         die("creating the vGIC", ret);
+    fprintf(stderr, "god: in-kernel %s\n", gic_version_name(gic.version));
 
     /*
      * 3. The vCPUs. Only vCPU 0 runs at first; the others start powered off

@@ -4,6 +4,8 @@
 #include "kvm_info.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
@@ -36,14 +38,36 @@ static const struct {
     {KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT", "kick a vCPU out of KVM_RUN race-free"},
 };
 
-/* Ask for the GICv3 device without creating it: KVM_CREATE_DEVICE_TEST. */
-static const char *gicv3_support(int vm_fd)
+/* Ask for a vGIC device without creating it: KVM_CREATE_DEVICE_TEST. */
+static bool can_create(int vm_fd, uint32_t type)
 {
-    struct kvm_create_device dev = {
-        .type = KVM_DEV_TYPE_ARM_VGIC_V3,
-        .flags = KVM_CREATE_DEVICE_TEST,
-    };
-    return ioctl(vm_fd, KVM_CREATE_DEVICE, &dev) == 0 ? "yes" : "no";
+    struct kvm_create_device dev = {.type = type, .flags = KVM_CREATE_DEVICE_TEST};
+    return ioctl(vm_fd, KVM_CREATE_DEVICE, &dev) == 0;
+}
+
+/*
+ * Which chapters this host can run, and why: chapters 1-4 need KVM with
+ * PSCI 0.2 (power off, CPU_ON) and ONE_REG; from chapter 5 on, an in-kernel
+ * GIC, either version (common/gic_choice.c picks); chapter 8 adds
+ * ioeventfd and irqfd for its virtio devices.
+ */
+static void print_chapters(int kvm_fd, bool v2, bool v3, FILE *out)
+{
+    bool base = kvm_check_extension(kvm_fd, KVM_CAP_ARM_PSCI_0_2) > 0 &&
+                kvm_check_extension(kvm_fd, KVM_CAP_ONE_REG) > 0;
+    bool fds = kvm_check_extension(kvm_fd, KVM_CAP_IOEVENTFD) > 0 &&
+               kvm_check_extension(kvm_fd, KVM_CAP_IRQFD) > 0;
+    const char *gic = v3 && v2 ? "with a vGICv3 (or a vGICv2: --gic v2)"
+                      : v3     ? "with a vGICv3"
+                      : v2     ? "with a vGICv2 (a GICv2 host: at most 8 vCPUs)"
+                               : "no: KVM offers no in-kernel GIC";
+    fprintf(out, "\nchapters this host can run:\n");
+    fprintf(out, "  1-4  %s\n",
+            base ? "yes (KVM, PSCI 0.2, ONE_REG)" : "no: needs PSCI 0.2 and ONE_REG");
+    fprintf(out, "  5-7  %s%s\n", base && (v2 || v3) ? "yes, " : "", base ? gic : "no");
+    fprintf(out, "  8    %s\n",
+            base && (v2 || v3) && fds ? "yes, as 5-7, plus ioeventfd and irqfd"
+                                      : "no: needs 5-7 and ioeventfd + irqfd");
 }
 
 int kvm_info_print(int kvm_fd, FILE *out)
@@ -58,8 +82,12 @@ int kvm_info_print(int kvm_fd, FILE *out)
     int vm = kvm_create_vm(kvm_fd, 0);
     if (vm < 0)
         return vm;
-    fprintf(out, "%-22s %-6s %s\n", "GICv3 (DEVICE_TEST)", gicv3_support(vm),
+    bool v3 = can_create(vm, KVM_DEV_TYPE_ARM_VGIC_V3);
+    bool v2 = can_create(vm, KVM_DEV_TYPE_ARM_VGIC_V2);
+    fprintf(out, "%-22s %-6s %s\n", "GICv3 (DEVICE_TEST)", v3 ? "yes" : "no",
             "an in-kernel GICv3 interrupt controller can be created");
+    fprintf(out, "%-22s %-6s %s\n", "GICv2 (DEVICE_TEST)", v2 ? "yes" : "no",
+            "an in-kernel GICv2 (on a GICv2 host, e.g. a Raspberry Pi)");
 
     struct kvm_vcpu_init init;
     int ret = kvm_preferred_target(vm, &init);
@@ -69,6 +97,7 @@ int kvm_info_print(int kvm_fd, FILE *out)
     /* KVM_ARM_TARGET_GENERIC_V8 (5) on almost every modern core. */
     fprintf(out, "\npreferred vCPU target: %u%s\n", init.target,
             init.target == KVM_ARM_TARGET_GENERIC_V8 ? " (KVM_ARM_TARGET_GENERIC_V8)" : "");
+    print_chapters(kvm_fd, v2, v3, out);
     return 0;
 }
 

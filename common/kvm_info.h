@@ -7,10 +7,9 @@
 #include <stdio.h>
 
 /*
- * Print the capability table, whether a GICv3 can be created and the
- * preferred vCPU target to `out`. kvm_fd is an open /dev/kvm. Returns 0 or
- * -errno of the KVM call that failed (creating the probe VM, asking for the
- * target).
+ * Print the capability table, whether a GICv3 and a GICv2 can be created, the
+ * preferred vCPU target and which chapters can run, to `out`. kvm_fd is an open /dev/kvm. Returns 0
+ * or -errno of the KVM call that failed (creating the probe VM, asking for the target).
  */
 int kvm_info_print(int kvm_fd, FILE *out);
 

@@ -5,13 +5,19 @@
 # booted once for all of them) in that chapter's build directory and exits 0
 # only when its milestone holds. A chapter whose check did not report at all
 # (the host died, the check hung) counts as failed, never as passed.
-# Ends with "milestones: N passed, N failed".
+# Ends with "milestones: N passed, N failed". On the emulated host, EMU
+# picks the machine (common/host/arm64-host.sh): with EMU=rpi4 every line
+# says so: "PASS ch05-gic (rpi4)", "milestones (rpi4): N passed, N failed".
 #
 # SUITES="hostile ..." also runs build/<suite>/check.sh in the same boot
 # (cheaper than a boot of its own); each prints its own "<suite>: N passed,
 # N failed" line, which the caller hands to total.sh, and is no milestone.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
+tag=""
+if [ "$("$top/common/host/arm64-host.sh" -w)" = emulated ] && [ "${EMU:-server}" != server ]; then
+    tag=" ($EMU)"
+fi
 script=$(mktemp)
 log=$(mktemp)
 trap 'rm -f "$script" "$log" "$log.host"' EXIT
@@ -61,14 +67,14 @@ for ch in "$@"; do
     rc=$(tr -d '\r' <"$log" | sed -n "s/^milestone $ch: exit status \([0-9]*\)$/\1/p" | tail -n 1)
     if [ "$rc" = 0 ] && grep -q "^milestone $ch: " "$log.host" 2>/dev/null; then
         failed=$((failed + 1))
-        echo "FAIL $ch ($(grep "^milestone $ch: " "$log.host" | cut -d: -f2-))"
+        echo "FAIL $ch$tag ($(grep "^milestone $ch: " "$log.host" | cut -d: -f2-))"
     elif [ "$rc" = 0 ]; then
         passed=$((passed + 1))
-        echo "PASS $ch"
+        echo "PASS $ch$tag"
     else
         failed=$((failed + 1))
-        echo "FAIL $ch${rc:+ (check exited $rc)}${rc:- (no result: the check did not finish)}"
+        echo "FAIL $ch$tag${rc:+ (check exited $rc)}${rc:- (no result: the check did not finish)}"
     fi
 done
-echo "milestones: $passed passed, $failed failed"
+echo "milestones$tag: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
