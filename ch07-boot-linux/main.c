@@ -298,7 +298,6 @@ int main(int argc, char **argv)
     }
     if (ret < 0)
         die("creating the vGIC", ret);
-    fprintf(stderr, "god: in-kernel %s\n", gic_version_name(gic.version));
 
     /*
      * 3. The vCPUs. Only vCPU 0 runs at first; the others start powered off
@@ -354,6 +353,8 @@ int main(int argc, char **argv)
         die("setting up the console", ret);
 
     /* 8. Go: one thread per vCPU, the console's input thread, and we wait. */
+    /* Which GIC the device tree describes (the guest's GIC driver must match). */
+    fprintf(stderr, "god: in-kernel %s\r\n", gic_version_name(gic.version));
     static struct run_loop loops[VM_MAX_VCPUS];
     for (unsigned i = 0; i < opt.cpus; i++) {
         loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control};

@@ -40,6 +40,14 @@ wait_for "guest:" 900 || fail "no shell prompt on hvc0"
 t=$(($(uptime_cs) - start))
 echo "shell prompt on hvc0 $((t / 100)).$((t % 100 / 10)) s after god started"
 grep -q "console is hvc0" out.txt || fail "the console is not hvc0"
+# The guest's GIC driver is the one for the GIC god created (chapter 7's check).
+case $(tr -d '\r' <out.txt | sed -n 's/^god: in-kernel \(GICv[23]\)$/\1/p') in
+GICv3) chip=GICv3 ;;
+GICv2) chip=GIC-0 ;;
+*) fail "god did not say which GIC it created" ;;
+esac
+say 'grep -q " '$chip' " /proc/interrupts && echo CHIP-OK-$((4+4))'
+wait_for "CHIP-OK-8" 60 || fail "no interrupt of the $chip driver in /proc/interrupts"
 
 say 'mount /dev/vda /mnt && echo MOUNTED-$((1+1))'
 wait_for "MOUNTED-2" 120 || fail "mounting /dev/vda failed"
