@@ -37,7 +37,7 @@ test: prepare
 	$(MAKE) --no-print-directory -C tests run 2>&1 | tee build/unit.log; \
 	$(if $(wildcard tests/fuzz/Makefile),$(MAKE) --no-print-directory -C tests/fuzz smoke 2>&1 | tee build/fuzz.log;) \
 	EMU=server SUITES=hostile tests/milestones.sh $(CHAPTERS) 2>&1 | tee build/milestones.log; \
-	tr -d '' <build/milestones.log | grep -E '^hostile: [0-9]+ passed, [0-9]+ failed$$' >build/hostile.log; \
+	tr -d '\r' <build/milestones.log | grep -E '^hostile: [0-9]+ passed, [0-9]+ failed$$' >build/hostile.log; \
 	logs="build/milestones.log build/hostile.log"; \
 	if [ "$$(common/host/arm64-host.sh -w)" = emulated ]; then \
 		EMU=rpi4 tests/milestones.sh $(CHAPTERS) 2>&1 | tee build/milestones-rpi4.log; \
