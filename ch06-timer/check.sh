@@ -17,7 +17,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 for setting in "10 10" "25 4"; do
     set -- $setting
     out=$(./god run --ticks "$1" --interval-ms "$2" timer.bin 2>err.txt) ||
-        { echo "$out"; cat err.txt; fail "god run --ticks $1 --interval-ms $2 exited $?"; }
+        { rc=$?; echo "$out"; cat err.txt; fail "god run --ticks $1 --interval-ms $2 exited $rc"; }
     echo "$out"
     gic=$(sed -n 's/^god: in-kernel \(GICv[23]\)$/\1/p' err.txt)
     case $gic in
