@@ -73,7 +73,12 @@ for ch in "$@"; do
         echo "PASS $ch$tag"
     else
         failed=$((failed + 1))
-        echo "FAIL $ch$tag${rc:+ (check exited $rc)}${rc:- (no result: the check did not finish)}"
+        # (${rc:-...} would print rc itself when set: say each case in full.)
+        if [ -n "$rc" ]; then
+            echo "FAIL $ch$tag (check exited $rc)"
+        else
+            echo "FAIL $ch$tag (no result: the check did not finish)"
+        fi
     fi
 done
 echo "milestones$tag: $passed passed, $failed failed"
