@@ -1,15 +1,17 @@
 /*
  * Chapter 3 - god run: a vCPU executes guest code.
  *
- * The whole life of a tiny VM, top to bottom:
+ * The whole life of a tiny VM, top to bottom, in main()'s numbered steps:
  *
  *   1. open /dev/kvm, create a VM, give it RAM        (chapters 1 and 2)
- *   2. copy the guest program into RAM
- *   3. create a vCPU and initialise it (KVM_ARM_VCPU_INIT)
- *   4. set its registers: PC, PSTATE, the arguments   (KVM_SET_ONE_REG)
- *   5. KVM_RUN in a loop; every return is an "exit" we must handle
- *   6. the guest powers off (PSCI SYSTEM_OFF -> KVM_EXIT_SYSTEM_EVENT)
- *   7. read the guest's result out of its RAM and check it
+ *      and copy the guest program into that RAM
+ *   2. create a vCPU and initialise it (KVM_ARM_VCPU_INIT), then set its
+ *      registers: PC, PSTATE, the arguments           (KVM_SET_ONE_REG)
+ *   3. KVM_RUN in a loop; every return is an "exit" we must handle, until
+ *      the guest powers off (PSCI SYSTEM_OFF -> KVM_EXIT_SYSTEM_EVENT)
+ *   4. read the guest's result out of its RAM and check it
+ *
+ * Chapter 4 keeps this shape and moves step 3's loop into common/.
  *
  * Exit status: 0 the guest powered off and its result is right; 1 it is
  * wrong or the guest stopped some other way; 2 bad usage; 3 --timeout ran out.
@@ -40,6 +42,13 @@ enum {
     EXIT_TIMEOUT = 3
 };
 
+struct options {
+    uint64_t ram_size;
+    unsigned timeout;
+    uint64_t arg;
+    const char *guest;
+};
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -57,6 +66,61 @@ static void die(const char *what, int err)
 {
     fprintf(stderr, "god: %s: %s\n", what, strerror(-err));
     exit(EXIT_FAIL);
+}
+
+static void parse_options(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        {"ram", required_argument, NULL, 'm'},
+        {"timeout", required_argument, NULL, 't'},
+        {"arg", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *opt = (struct options){.ram_size = DEFAULT_RAM, .timeout = 10, .arg = 20};
+    char *end;
+    int c;
+
+    if (argc < 2 || strcmp(argv[1], "run") != 0) {
+        usage(stderr);
+        exit(EXIT_USAGE);
+    }
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "m:n:t:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            if (size_parse(optarg, &opt->ram_size) < 0 || opt->ram_size <= RESULT_OFFSET) {
+                fprintf(stderr, "god: --ram %s: need a size above 64K, like 16M\n", optarg);
+                exit(EXIT_USAGE);
+            }
+            break;
+        case 't':
+            opt->timeout = (unsigned)strtoul(optarg, &end, 0);
+            if (*end) {
+                fprintf(stderr, "god: --timeout %s: need a number of seconds\n", optarg);
+                exit(EXIT_USAGE);
+            }
+            break;
+        case 'n':
+            opt->arg = strtoull(optarg, &end, 0);
+            if (*end || opt->arg > 93) { /* fib(94) does not fit in 64 bits */
+                fprintf(stderr, "god: --arg %s: need a number from 0 to 93\n", optarg);
+                exit(EXIT_USAGE);
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            exit(EXIT_OK);
+        default:
+            usage(stderr);
+            exit(EXIT_USAGE);
+        }
+    }
+    if (optind != argc - 1) {
+        usage(stderr);
+        exit(EXIT_USAGE);
+    }
+    opt->guest = argv[optind];
 }
 
 /* What the guest should have computed, the same way it does. */
@@ -183,61 +247,10 @@ static bool run_until_poweroff(struct vcpu *vcpu, unsigned timeout, unsigned lon
 
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"ram", required_argument, NULL, 'm'},
-        {"arg", required_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    uint64_t ram_size = DEFAULT_RAM;
-    uint64_t n = 20;
-    unsigned timeout = 10;
-    char *end;
-    int opt;
+    struct options opt;
+    parse_options(argc, argv, &opt);
 
-    if (argc < 2 || strcmp(argv[1], "run") != 0) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    optind = 2;
-    while ((opt = getopt_long(argc, argv, "m:n:t:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'm':
-            if (size_parse(optarg, &ram_size) < 0 || ram_size <= RESULT_OFFSET) {
-                fprintf(stderr, "god: --ram %s: need a size above 64K, like 16M\n", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'n':
-            n = strtoull(optarg, &end, 0);
-            if (*end || n > 93) { /* fib(94) does not fit in 64 bits */
-                fprintf(stderr, "god: --arg %s: need a number from 0 to 93\n", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 't':
-            timeout = (unsigned)strtoul(optarg, &end, 0);
-            if (*end) {
-                fprintf(stderr, "god: --timeout %s: need a number of seconds\n", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            return EXIT_OK;
-        default:
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    const char *guest_path = argv[optind];
-
-    /* 1. A VM with RAM, as in chapter 2. */
+    /* 1. A VM with RAM (chapter 2) and the guest program in it, clear of the result slot. */
     int kvm = kvm_open();
     if (kvm < 0)
         die("cannot open /dev/kvm", kvm);
@@ -245,57 +258,49 @@ int main(int argc, char **argv)
     if (vm < 0)
         die("KVM_CREATE_VM", vm);
     struct guest_mem mem;
-    int ret = guest_mem_alloc(&mem, RAM_BASE, ram_size);
+    int ret = guest_mem_alloc(&mem, RAM_BASE, opt.ram_size);
     if (ret < 0)
         die("allocating guest RAM", ret);
-    ret = kvm_set_memory(vm, 0, &mem);
-    if (ret < 0)
+    if ((ret = kvm_set_memory(vm, 0, &mem)) < 0)
         die("KVM_SET_USER_MEMORY_REGION", ret);
-
-    /* 2. The program goes at the start of RAM; its result slot must stay clear of it. */
     uint64_t len;
-    ret = guest_mem_load_file(&mem, RAM_BASE, guest_path, &len);
-    if (ret == -EFBIG || (ret == 0 && len > RESULT_OFFSET)) {
-        fprintf(stderr, "god: %s is too big for this guest's layout\n", guest_path);
+    if ((ret = guest_mem_load_file(&mem, RAM_BASE, opt.guest, &len)) < 0 || len > RESULT_OFFSET) {
+        fprintf(stderr, "god: loading %s: %s\n", opt.guest,
+                ret == 0 || ret == -EFBIG ? "too big for this guest's layout" : strerror(-ret));
         return EXIT_FAIL;
     }
-    if (ret < 0) {
-        fprintf(stderr, "god: loading %s: %s\n", guest_path, strerror(-ret));
-        return EXIT_FAIL;
-    }
-    printf("loaded %s (%" PRIu64 " bytes) at 0x%llx\n", guest_path, len, RAM_BASE);
+    printf("loaded %s (%" PRIu64 " bytes) at 0x%llx\n", opt.guest, len, RAM_BASE);
 
-    /* 3. One vCPU, initialised as KVM's preferred CPU model with PSCI 0.2. */
+    /*
+     * 2. One vCPU, initialised as KVM's preferred CPU model with PSCI 0.2, starting at the
+     * program's first instruction, in EL1 with interrupts masked, with its arguments.
+     */
     struct vcpu vcpu;
-    ret = vcpu_create(&vcpu, kvm, vm, 0);
-    if (ret < 0)
+    if ((ret = vcpu_create(&vcpu, kvm, vm, 0)) < 0)
         die("KVM_CREATE_VCPU", ret);
-    ret = vcpu_init(&vcpu, vm, 0);
-    if (ret < 0)
+    if ((ret = vcpu_init(&vcpu, vm, 0)) < 0)
         die("KVM_ARM_VCPU_INIT", ret);
-
-    /* 4. Start at the first instruction, in EL1 with interrupts masked; pass the arguments. */
     uint64_t result_gpa = RAM_BASE + RESULT_OFFSET;
     if ((ret = vcpu_set_entry(&vcpu, RAM_BASE, VCPU_PSTATE_EL1H_MASKED)) < 0 ||
-        (ret = vcpu_set_reg(&vcpu, VCPU_XREG(0), n)) < 0 ||
+        (ret = vcpu_set_reg(&vcpu, VCPU_XREG(0), opt.arg)) < 0 ||
         (ret = vcpu_set_reg(&vcpu, VCPU_XREG(1), result_gpa)) < 0)
         die("KVM_SET_ONE_REG", ret);
-    printf("vCPU 0 starts at PC 0x%llx with x0 = %" PRIu64 ", x1 = 0x%" PRIx64 "\n", RAM_BASE, n,
-           result_gpa);
+    printf("vCPU 0 starts at PC 0x%llx with x0 = %" PRIu64 ", x1 = 0x%" PRIx64 "\n", RAM_BASE,
+           opt.arg, result_gpa);
 
-    /* 5 and 6. Run until the guest powers off (or fails, or times out). */
+    /* 3. Run it until the guest powers off (or fails, or times out). */
     unsigned long exits;
-    bool powered_off = run_until_poweroff(&vcpu, timeout, &exits);
+    bool powered_off = run_until_poweroff(&vcpu, opt.timeout, &exits);
     disarm_timeout();
     if (!powered_off)
         return EXIT_FAIL;
 
-    /* 7. The answer is in guest RAM, where the guest stored it. */
+    /* 4. The answer is in guest RAM, where the guest stored it. */
     uint64_t result;
     guest_mem_read(&mem, result_gpa, &result, sizeof(result));
-    uint64_t expected = fib(n);
-    printf("guest computed fib(%" PRIu64 ") = %" PRIu64 " (expected %" PRIu64 "): %s\n", n, result,
-           expected, result == expected ? "correct" : "WRONG");
+    uint64_t expected = fib(opt.arg);
+    printf("guest computed fib(%" PRIu64 ") = %" PRIu64 " (expected %" PRIu64 "): %s\n", opt.arg,
+           result, expected, result == expected ? "correct" : "WRONG");
 
     vcpu_destroy(&vcpu);
     guest_mem_free(&mem);

@@ -359,7 +359,7 @@ int main(int argc, char **argv)
     struct options opt;
     parse_options(argc, argv, &opt);
 
-    /* 1. The VM and its RAM (chapter 2). */
+    /* 1. A VM with RAM (chapter 2) and the guest program in it: the kernel and its initrd. */
     int kvm = kvm_open();
     if (kvm < 0)
         die("cannot open /dev/kvm", kvm);
@@ -372,10 +372,14 @@ int main(int argc, char **argv)
         die("allocating guest RAM", ret);
     if ((ret = kvm_set_memory(vm, 0, &mem)) < 0)
         die("KVM_SET_USER_MEMORY_REGION", ret);
+    struct arm64_boot_layout layout;
+    load_kernel(&mem, opt.kernel, &layout);
+    if (opt.initrd)
+        load_initrd(&mem, opt.initrd, &layout);
 
     /*
      * 2. The interrupt controller (chapter 5), v3 or v2 (--gic): created now,
-     * finalised after the vCPUs; the device tree will describe the one we got.
+     * finalised in step 5; the device tree will describe the one we got.
      */
     struct gic gic;
     char gic_why[160];
@@ -387,26 +391,7 @@ int main(int argc, char **argv)
     if (ret < 0)
         die("creating the vGIC", ret);
 
-    /*
-     * 3. The vCPUs. Only vCPU 0 runs at first; the others start powered off
-     * until the kernel brings them up with PSCI CPU_ON. Each has an MPIDR
-     * (its affinity, its "CPU number") that the device tree must repeat.
-     */
-    static struct vcpu vcpus[VM_MAX_VCPUS];
-    uint64_t mpidrs[VM_MAX_VCPUS];
-    for (unsigned i = 0; i < opt.cpus; i++) {
-        if ((ret = vcpu_create(&vcpus[i], kvm, vm, i)) < 0)
-            die("KVM_CREATE_VCPU", ret);
-        if ((ret = vcpu_init(&vcpus[i], vm, i ? 1u << KVM_ARM_VCPU_POWER_OFF : 0)) < 0)
-            die("KVM_ARM_VCPU_INIT", ret);
-        if ((ret = vcpu_get_reg(&vcpus[i], ARM64_SYS_REG(3, 0, 0, 0, 5), &mpidrs[i])) < 0)
-            die("reading MPIDR_EL1", ret);
-        mpidrs[i] &= 0xff00ffffffULL; /* the affinity fields only */
-    }
-    if ((ret = gic_finalize(&gic)) < 0)
-        die("initialising the vGIC", ret);
-
-    /* 4. The devices: the PL011 (chapter 4), its interrupt wired to the GIC. */
+    /* 3. The devices: the PL011 (chapter 4), its interrupt wired to the GIC. */
     struct mmio_bus bus = {0};
     struct pl011 uart;
     struct pl011_output uart_out = {.tx = uart_tx};
@@ -448,19 +433,34 @@ int main(int argc, char **argv)
             die("placing a virtio device on the MMIO bus", ret);
     }
 
-    /* 5. Kernel, initrd, device tree: in that order, each placed around the others. */
-    struct arm64_boot_layout layout;
-    load_kernel(&mem, opt.kernel, &layout);
-    if (opt.initrd)
-        load_initrd(&mem, opt.initrd, &layout);
+    /*
+     * 4. The vCPUs. Only vCPU 0 runs at first; the others start powered off
+     * until the kernel brings them up with PSCI CPU_ON. Each has an MPIDR
+     * (its affinity, its "CPU number") that the device tree must repeat.
+     */
+    static struct vcpu vcpus[VM_MAX_VCPUS];
+    uint64_t mpidrs[VM_MAX_VCPUS];
+    for (unsigned i = 0; i < opt.cpus; i++) {
+        if ((ret = vcpu_create(&vcpus[i], kvm, vm, i)) < 0)
+            die("KVM_CREATE_VCPU", ret);
+        if ((ret = vcpu_init(&vcpus[i], vm, i ? 1u << KVM_ARM_VCPU_POWER_OFF : 0)) < 0)
+            die("KVM_ARM_VCPU_INIT", ret);
+        if ((ret = vcpu_get_reg(&vcpus[i], ARM64_SYS_REG(3, 0, 0, 0, 5), &mpidrs[i])) < 0)
+            die("reading MPIDR_EL1", ret);
+        mpidrs[i] &= 0xff00ffffffULL; /* the affinity fields only */
+    }
+    /* The device tree comes last: it names where everything else is, CPUs included. */
     load_device_tree(&mem, &opt, mpidrs, gic.version, &layout);
-
-    /* 6. The boot protocol's register state: x0 = DTB, x1..x3 = 0, MMU off, EL1h, DAIF masked. */
+    /* vCPU 0's boot protocol state: x0 = DTB, x1..x3 = 0, MMU off, EL1h, DAIF masked. */
     if ((ret = vcpu_set_entry(&vcpus[0], layout.kernel_start, VCPU_PSTATE_EL1H_MASKED)) < 0 ||
         (ret = vcpu_set_reg(&vcpus[0], VCPU_XREG(0), layout.dtb_start)) < 0)
         die("setting the boot registers", ret);
 
-    /* 7. Signals stop the VM cleanly; the console makes this terminal the guest's. */
+    /* 5. Every vCPU exists, none has run: the GIC can be finalised. */
+    if ((ret = gic_finalize(&gic)) < 0)
+        die("initialising the vGIC", ret);
+
+    /* 6. Go. Signals stop the VM cleanly; the console makes this terminal the guest's. */
     struct vm_control control;
     if ((ret = vm_control_init(&control)) < 0)
         die("setting up vCPU threads", ret);
@@ -471,7 +471,7 @@ int main(int argc, char **argv)
     if ((ret = console_init(&console, &sink, quit_from_console, &control)) < 0)
         die("setting up the console", ret);
 
-    /* 8. Go: one thread per vCPU, the console's input thread, and we wait. */
+    /* One thread per vCPU, the console's input thread, and we wait. */
     /* Which GIC the device tree describes (the guest's GIC driver must match). */
     fprintf(stderr, "god: in-kernel %s\r\n", gic_version_name(gic.version));
     static struct run_loop loops[VM_MAX_VCPUS];
@@ -519,6 +519,7 @@ int main(int argc, char **argv)
     close(vm);
     close(kvm);
 
+    /* 7. Why the VM stopped is the exit status. */
     switch (why) {
     case VM_STOP_POWEROFF:
         return EXIT_OK;
