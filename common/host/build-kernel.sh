@@ -109,6 +109,12 @@ objdir=$cache/obj-$(printf '%s' "$srcid" | sha256sum | cut -c1-12)
 mkdir -p "$objdir"
 exec 9>"$objdir.lock"
 flock 9
+# Whoever held the lock may have just built this very kernel.
+if [ -s "$entry/Image" ]; then
+    cp "$entry/Image" "$out"
+    say "$out: cached ($entry)"
+    exit 0
+fi
 
 jobs=${JOBS:-$(nproc)}
 kmake=(make -C "$src" O="$objdir" ARCH=arm64 CROSS_COMPILE="$CROSS_COMPILE")
