@@ -1,8 +1,9 @@
 # god - a hypervisor from scratch, one chapter at a time. See README.md.
 #
 #   make                 build every chapter
-#   make test            unit tests, then every chapter's milestone and the hostile-guest
-#                        suite (tests/hostile); ends "N passed, N failed"
+#   make test            unit tests, then every chapter's milestone, the hostile-guest
+#                        suite and the malformed-inputs table (tests/hostile); ends
+#                        "N passed, N failed"
 #   make -C chNN run     run one chapter's demo (chNN check: its milestone)
 #   make diff A=ch03-vcpu B=ch04-uart
 #                        what a chapter adds: its diff plus the common/ modules it brings
@@ -36,9 +37,11 @@ test: prepare
 	@set +e; \
 	$(MAKE) --no-print-directory -C tests run 2>&1 | tee build/unit.log; \
 	$(if $(wildcard tests/fuzz/Makefile),$(MAKE) --no-print-directory -C tests/fuzz smoke 2>&1 | tee build/fuzz.log;) \
-	EMU=server SUITES=hostile tests/milestones.sh $(CHAPTERS) 2>&1 | tee build/milestones.log; \
-	tr -d '\r' <build/milestones.log | grep -E '^hostile: [0-9]+ passed, [0-9]+ failed$$' >build/hostile.log; \
-	logs="build/milestones.log build/hostile.log"; \
+	EMU=server SUITES="hostile hostile/inputs.sh" tests/milestones.sh $(CHAPTERS) 2>&1 | tee build/milestones.log; \
+	for s in hostile inputs; do \
+		tr -d '\r' <build/milestones.log | grep -E "^$$s: [0-9]+ passed, [0-9]+ failed$$" >build/$$s.log; \
+	done; \
+	logs="build/milestones.log build/hostile.log build/inputs.log"; \
 	if [ "$$(common/host/arm64-host.sh -w)" = emulated ]; then \
 		EMU=rpi4 tests/milestones.sh $(CHAPTERS) 2>&1 | tee build/milestones-rpi4.log; \
 		logs="$$logs build/milestones-rpi4.log"; \

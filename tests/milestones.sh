@@ -9,9 +9,10 @@
 # picks the machine (common/host/arm64-host.sh): with EMU=rpi4 every line
 # says so: "PASS ch05-gic (rpi4)", "milestones (rpi4): N passed, N failed".
 #
-# SUITES="hostile ..." also runs build/<suite>/check.sh in the same boot
-# (cheaper than a boot of its own); each prints its own "<suite>: N passed,
-# N failed" line, which the caller hands to total.sh, and is no milestone.
+# SUITES="hostile hostile/inputs.sh ..." also runs build/<dir>/check.sh, or
+# the script named, in the same boot (cheaper than a boot of its own); each
+# prints its own "<kind>: N passed, N failed" line, which the caller hands to
+# total.sh, and is no milestone.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 tag=""
@@ -46,9 +47,13 @@ done
 nsuites=0
 for s in ${SUITES:-}; do
     nsuites=$((nsuites + 1))
+    case $s in
+    */*) dir=${s%%/*} file=${s#*/} ;;
+    *) dir=$s file=check.sh ;;
+    esac
     cat >>"$script" <<EOT
 echo "=== suite $s"
-(cd /work/$s 2>/dev/null || cd $top/build/$s; timeout 900 sh ./check.sh)
+(cd /work/$dir 2>/dev/null || cd $top/build/$dir; timeout 900 sh ./$file)
 EOT
 done
 
