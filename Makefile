@@ -4,6 +4,8 @@
 #   make test            unit tests, then every chapter's milestone, the hostile-guest
 #                        suite and the malformed-inputs table (tests/hostile); ends
 #                        "N passed, N failed"
+#   make test-native     make test with HOST=native inside an emulated Raspberry Pi 4
+#                        with a Debian arm64 userland (long; not in CI)
 #   make -C chNN run     run one chapter's demo (chNN check: its milestone)
 #   make diff A=ch03-vcpu B=ch04-uart
 #                        what a chapter adds: its diff plus the common/ modules it brings
@@ -50,6 +52,12 @@ test: prepare
 
 check: test
 
+# make test again, inside an emulated Raspberry Pi 4 with a Debian arm64
+# userland, with HOST=native: the native path a learner on arm64 takes
+# (tests/native.sh). Long (see README.md), so not part of test or CI.
+test-native: prepare
+	@tests/native.sh
+
 diff:
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make diff A=chNN-... B=chMM-..."; exit 2; }
 	@tests/chapter-diff.sh $(A) $(B)
@@ -69,4 +77,4 @@ bench: all
 clean:
 	rm -rf build
 
-.PHONY: all prepare test check diff format format-check fuzz bench clean $(CHAPTERS)
+.PHONY: all prepare test test-native check diff format format-check fuzz bench clean $(CHAPTERS)

@@ -32,7 +32,10 @@
 # image: inside the emulated host it is the block device /dev/vda, and DIR
 # gets a link to it under the image's own name, so `--disk disk.img` works in
 # both modes and what the guest writes lands in the file on this side. -t bounds the whole run
-# (default 600 s; 0 means no limit, for interactive use). The exit status is
+# (default 600 s; 0 means no limit, for interactive use). For tests/native.sh
+# (make test-native), three more: -i ARCHIVE appends a cpio.gz (a userland)
+# to the emulated host's initramfs, -m MIB sets its RAM (default 2048), and
+# -P sends only build/DIR, not all of build/. The exit status is
 # the command's; 124 means the time ran out, 125 that the emulated host failed.
 set -eu
 
@@ -46,13 +49,19 @@ timeout=600
 script=""
 disk=""
 which=""
-while getopts "C:t:s:d:w" opt; do
+extra=""
+mem=2048
+only=""
+while getopts "C:t:s:d:wi:m:P" opt; do
     case $opt in
     C) dir=$OPTARG ;;
     t) timeout=$OPTARG ;;
     s) script=$OPTARG ;;
     d) disk=$(readlink -f "$OPTARG") ;;
     w) which=1 ;;
+    i) extra=$(readlink -f "$OPTARG") ;;
+    m) mem=$OPTARG ;;
+    P) only=1 ;;
     *) exit 2 ;;
     esac
 done
@@ -144,6 +153,7 @@ trap cleanup EXIT
 mkdir -p "$payload/work"
 for d in "$build"/*/; do
     case $(basename "$d") in emu | tests* | cache | sysroot | fuzz | bench-*) continue ;; esac
+    [ -z "$only" ] || [ "$(basename "$d")" = "${dir%%/*}" ] || continue
     # The attached disk travels as a disk, not as a copy in the initramfs.
     (cd "$build" && find "$(basename "$d")" ! -path "${disk#"$build"/}" -print0 |
         cpio -0 -pdm --quiet "$payload/work")
@@ -178,6 +188,7 @@ echo "$interactive" >"$payload/work/.interactive"
 # The kernel unpacks concatenated cpio archives in order, like one.
 {
     cat "$base"
+    [ -z "$extra" ] || cat "$extra"
     (cd "$payload" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1)
 } >"$run/initrd.cpio.gz"
 
@@ -192,19 +203,22 @@ log=$run/console.log
 : >"$log"
 # signal=off: Ctrl-C goes to the program inside, not to QEMU. No monitor, no
 # escape character: the program inside owns the keyboard (Ctrl-A x included).
-qemu=(qemu-system-aarch64 -M "$machine" -cpu "$cpu" -smp 2 -m 2048
+qemu=(qemu-system-aarch64 -M "$machine" -cpu "$cpu" -smp 2 -m "$mem"
     -nodefaults -display none -no-reboot
     -chardev "stdio,id=con,signal=off,logfile=$log" -serial chardev:con
     -kernel "$kernel" -initrd "$run/initrd.cpio.gz" "${drive[@]}"
     -append "console=ttyAMA0 loglevel=1 panic=-1 rdinit=/init")
 
-# The emulated host must say it is up within a minute, or we stop waiting.
+# The emulated host must say it is up within a minute, or we stop waiting;
+# five with a userland (-i) to unpack first.
+up_limit=60
+[ -z "$extra" ] || up_limit=300
 watchdog() {
-    for _ in $(seq 120); do
+    for _ in $(seq $((up_limit * 2))); do
         sleep 0.5
         grep -q "god-host: up" "$log" 2>/dev/null && return 0
     done
-    echo "arm64-host: the emulated ARM64 host did not come up within 60 s (console in $emu/console.log)" >&2
+    echo "arm64-host: the emulated ARM64 host did not come up within $up_limit s (console in $emu/console.log)" >&2
     pkill -f -- "-initrd $run/initrd.cpio.gz" || true
 }
 watchdog &
