@@ -10,7 +10,7 @@
 #   make diff A=ch03-vcpu B=ch04-uart
 #                        what a chapter adds: its diff plus the common/ modules it brings
 #   make format          apply .clang-format (format-check only verifies)
-#   make fuzz            run the virtqueue fuzzer for FUZZ_SECONDS (default 60)
+#   make fuzz            run every fuzz target (tests/fuzz) for FUZZ_SECONDS each (default 60)
 #   make bench           measure boot time, exit cost and memory
 #   SANITIZE=1           build everything with ASan + UBSan
 #   HOST=native|emulated run on this ARM64 machine, or in an emulated ARM64 host

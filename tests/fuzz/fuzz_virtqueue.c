@@ -39,6 +39,7 @@
 #include "guest_mem.h"
 #include "log.h"
 #include "memmap.h"
+#include "oracle.h"
 #include "virtio_blk.h"
 
 #define RAM_SIZE    (64 * 1024)
@@ -100,7 +101,17 @@ static void driver_bring_up(const uint8_t *hdr)
     reg_write(VIRTIO_MMIO_QUEUE_AVAIL_LOW, (uint32_t)(RAM_BASE + (le16_at(hdr + 4) & ~1u)));
     reg_write(VIRTIO_MMIO_QUEUE_USED_LOW, (uint32_t)(RAM_BASE + (le16_at(hdr + 6) & ~3u)));
     reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
-    reg_write(VIRTIO_MMIO_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+/* The queue as the transport has it now, for the oracle (oracle.h). */
+static struct oracle_queue queue_now(void)
+{
+    const struct virtq *vq = &blk.transport.queues[0];
+    return (struct oracle_queue){.desc = vq->desc_gpa,
+                                 .avail = vq->avail_gpa,
+                                 .used = vq->used_gpa,
+                                 .size = vq->ready ? vq->size : 0,
+                                 .indirect = vq->indirect};
 }
 
 /* Raw register accesses: anything at all, to shake the transport too. */
@@ -137,10 +148,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (virtio_blk_init(&blk, disk_fd, data[1] & 4, "fuzz", &mem, VIRTIO_MMIO_BASE, irq) != 0)
         abort();
     driver_bring_up(data);
+    struct oracle_queue q = queue_now();
+    oracle_begin(&mem, &q, 1); /* before DRIVER_OK: the device may start at once */
+    reg_write(VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+                                      VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
     register_accesses(data);
+    q = queue_now(); /* the raw accesses may have set the queue up again */
+    oracle_add(&q, 1);
     virtio_mmio_queue_notify(&blk.transport, 0);
     if (data[1] & 8)
         virtio_mmio_queue_notify(&blk.transport, 0);
+    oracle_check();
     virtio_blk_destroy(&blk);
     return 0;
 }
