@@ -1,7 +1,8 @@
 #!/bin/sh
 # Chapter 8 milestone, run on the ARM64 host: boot with the console on hvc0
 # (virtio-console) and check.img as a virtio-blk disk, then, typing into the
-# virtio console: mount /dev/vda, check known.txt is what the host put there
+# virtio console, under --sandbox (the seccomp filter): mount /dev/vda,
+# check known.txt is what the host put there
 # (its checksum is in known.sha256 next to us), write new.bin with fresh
 # random content and its checksum, sync, unmount, power off. check-host.sh
 # verify then reads new.bin back out of the image on the other side.
@@ -32,7 +33,7 @@ rm -f in out.txt
 mkfifo in
 start=$(uptime_cs)
 ./god boot --kernel Image --initrd initramfs.cpio.gz --cpus 2 --disk check.img \
-    --cmdline "console=hvc0 quiet" --timeout 1200 <in >out.txt 2>&1 &
+    --cmdline "console=hvc0 quiet" --timeout 1200 --sandbox <in >out.txt 2>&1 &
 pid=$!
 exec 3>in
 
@@ -62,8 +63,8 @@ say 'poweroff'
 wait "$pid"
 rc=$?
 exec 3>&-
-[ "$rc" -eq 0 ] || fail "god exited $rc after poweroff, want 0"
-echo "wrote new.bin, synced, unmounted, powered off"
+[ "$rc" -eq 0 ] || fail "god exited $rc after poweroff, want 0 (159: the sandbox killed it)"
+echo "wrote new.bin, synced, unmounted, powered off, all under --sandbox"
 
 # SIGTERM must stop the VM cleanly: exit status 128 + 15, disks flushed.
 rm -f in out.txt

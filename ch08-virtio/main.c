@@ -14,6 +14,7 @@
  *   - virtio-blk disks backed by files, --disk FILE[,ro] (common/virtio_blk.c)
  *   - each device's doorbell is an ioeventfd and its work runs on a thread
  *     of its own, so the vCPU never waits for the disk (common/virtio_worker.c)
+ *   - --sandbox: a seccomp filter, the last line of defence (common/sandbox.c)
  *
  * Exit status: 0 the guest powered off; 1 an error or a vCPU failure;
  * 2 bad usage; 3 --timeout ran out; 4 the guest asked for a reset (we do
@@ -39,6 +40,7 @@
 #include "mmio_bus.h"
 #include "pl011.h"
 #include "run_loop.h"
+#include "sandbox.h"
 #include "size.h"
 #include "stop_signals.h"
 #include "vcpu.h"
@@ -81,7 +83,7 @@ struct options {
     unsigned nr_disks;
     uint64_t ram_size;
     unsigned cpus, timeout;
-    bool trace;
+    bool trace, sandbox;
     enum gic_version gic;
 };
 
@@ -102,6 +104,7 @@ static void usage(FILE *out)
             "      --dump-dtb FILE   also write the generated device tree to FILE\n"
             "  -t, --timeout SEC     stop the guest after SEC seconds (default 0 = never)\n"
             "  -T, --trace           print every exit, decoded, and a summary at the end\n"
+            "      --sandbox         allow only the system calls a running VMM needs (seccomp)\n"
             "console: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends Ctrl-A\n",
             DEFAULT_CMDLINE, GIC_V2_MAX_VCPUS);
 }
@@ -143,12 +146,19 @@ static void add_disk(struct options *opt, char *arg)
 static void parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
-        {"kernel", required_argument, NULL, 'k'},   {"initrd", required_argument, NULL, 'i'},
-        {"cmdline", required_argument, NULL, 'p'},  {"ram", required_argument, NULL, 'm'},
-        {"cpus", required_argument, NULL, 'c'},     {"gic", required_argument, NULL, 'g'},
-        {"dump-dtb", required_argument, NULL, 'D'}, {"timeout", required_argument, NULL, 't'},
-        {"trace", no_argument, NULL, 'T'},          {"disk", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"kernel", required_argument, NULL, 'k'},
+        {"initrd", required_argument, NULL, 'i'},
+        {"cmdline", required_argument, NULL, 'p'},
+        {"ram", required_argument, NULL, 'm'},
+        {"cpus", required_argument, NULL, 'c'},
+        {"gic", required_argument, NULL, 'g'},
+        {"dump-dtb", required_argument, NULL, 'D'},
+        {"timeout", required_argument, NULL, 't'},
+        {"trace", no_argument, NULL, 'T'},
+        {"disk", required_argument, NULL, 'd'},
+        {"sandbox", no_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     *opt = (struct options){.cmdline = DEFAULT_CMDLINE, .ram_size = RAM_DEFAULT_SIZE, .cpus = 1};
     int c;
@@ -186,6 +196,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
             break;
         case 'd':
             add_disk(opt, optarg);
+            break;
+        case 'S':
+            opt->sandbox = true;
             break;
         case 't':
             opt->timeout = parse_number("--timeout", optarg, 1u << 30);
@@ -482,7 +495,21 @@ int main(int argc, char **argv)
     if ((ret = console_init(&console, &sink, quit_from_console, &control)) < 0)
         die("setting up the console", ret);
 
-    /* One thread per vCPU, the console's input thread, and we wait. */
+    /*
+     * The virtio workers (each device's doorbell, an ioeventfd, and its
+     * thread) and the console's input thread first; then, with --sandbox,
+     * the seccomp filter, before any guest instruction runs; then one thread
+     * per vCPU, and we wait.
+     */
+    static struct virtio_worker workers[1 + MAX_DISKS];
+    for (unsigned i = 0; i <= opt.nr_disks; i++)
+        if ((ret = virtio_worker_start(&workers[i], vm, virtio_devs[i])) < 0)
+            fprintf(stderr, "god: %s: no ioeventfd (%s); doorbells will be MMIO exits\n",
+                    virtio_devs[i]->name, strerror(-ret));
+    if ((ret = console_start(&console)) < 0)
+        die("starting the console", ret);
+    if (opt.sandbox && (ret = sandbox_apply()) < 0)
+        die("--sandbox: installing the seccomp filter", ret);
     /* Which GIC the device tree describes (the guest's GIC driver must match). */
     fprintf(stderr, "god: in-kernel %s\r\n", gic_version_name(gic.version));
     static struct run_loop loops[VM_MAX_VCPUS];
@@ -494,14 +521,6 @@ int main(int argc, char **argv)
             (ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
             die("starting a vCPU thread", ret);
     }
-    /* Each virtio device gets its doorbell (ioeventfd) and its worker thread. */
-    static struct virtio_worker workers[1 + MAX_DISKS];
-    for (unsigned i = 0; i <= opt.nr_disks; i++)
-        if ((ret = virtio_worker_start(&workers[i], vm, virtio_devs[i])) < 0)
-            fprintf(stderr, "god: %s: no ioeventfd (%s); doorbells will be MMIO exits\n",
-                    virtio_devs[i]->name, strerror(-ret));
-    if ((ret = console_start(&console)) < 0)
-        die("starting the console", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);
     console_stop(&console);
 

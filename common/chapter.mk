@@ -75,8 +75,9 @@ BINS := $(patsubst %.S,$(OUT)/%.bin,$(GUESTS))
 
 all: $(OUT)/god $(BINS) $(OUT)/check.sh
 
-# The toolchain is installed on first use.
-$(OUT)/.toolchain:
+# The toolchain is installed on first use, and again when the chapter's
+# Makefile changes (it may have gained a library).
+$(OUT)/.toolchain: Makefile
 	@mkdir -p $(@D)
 	$(Q)$(HOSTSH)/deps.sh make $(if $(CROSS_COMPILE),gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross,gcc libc6-dev) $(EXTRA_PKGS)
 	$(Q)$(foreach p,$(if $(SYSROOT),$(LIBS)),$(HOSTSH)/arm64-deb.sh $(p) $(SYSROOT) &&) true

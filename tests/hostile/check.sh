@@ -28,8 +28,9 @@ result() { # result 0|1 name [why]
 cp disk.img run.img && cp ro.img run-ro.img || exit 1
 printf 'HOSTILE-INPUT-0123456789abcdefghijklmnopqrstuvwxyz' >input.txt
 
+# Under --sandbox: everything the devices do for a hostile guest must fit the filter.
 timeout 900 "$god" boot --kernel hostile.bin --ram 64M --cpus 2 --disk run.img \
-    --disk run-ro.img,ro --cmdline suite --timeout 800 <input.txt >out.txt 2>err.txt
+    --disk run-ro.img,ro --cmdline suite --timeout 800 --sandbox <input.txt >out.txt 2>err.txt
 rc=$?
 tr -d '\r' <out.txt >out.clean
 
@@ -79,6 +80,18 @@ timeout 120 "$god" boot --kernel hostile.bin --ram 64M --cmdline reset </dev/nul
 rc=$?
 [ "$rc" -eq 4 ]
 result $? "PSCI SYSTEM_RESET: god exits 4" "exit status $rc"
+
+# The filter kills on a forbidden call: the hidden hook makes one (socket) right after it.
+GOD_SANDBOX_SELFTEST=1 timeout 120 "$god" boot --kernel hostile.bin --ram 64M --cmdline off \
+    --sandbox </dev/null >sandbox.out 2>&1
+rc=$?
+[ "$rc" -eq 159 ]
+result $? "--sandbox: a forbidden system call kills god (SIGSYS, 128 + 31)" "exit status $rc"
+GOD_SANDBOX_SELFTEST=1 timeout 120 "$god" boot --kernel hostile.bin --ram 64M --cmdline off \
+    </dev/null >sandbox.out 2>&1
+rc=$?
+[ "$rc" -eq 0 ]
+result $? "without --sandbox the hook does nothing" "exit status $rc"
 
 rm -f run.img run-ro.img
 echo "hostile: $passed passed, $failed failed"
