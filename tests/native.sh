@@ -24,7 +24,7 @@ out=build/native
 mkdir -p "$out"
 
 # --- the userland, cached: rebuilt when this list changes ---------------------
-PKGS="gcc make libc6-dev libfdt-dev libcmocka-dev zlib1g-dev e2fsprogs device-tree-compiler
+PKGS="gcc make libc6-dev libfdt-dev libcmocka-dev zlib1g-dev libseccomp-dev e2fsprogs device-tree-compiler
 dpkg bash coreutils util-linux grep sed gawk findutils diffutils cpio gzip xz-utils
 clang libclang-rt-14-dev"
 key=$(echo "$PKGS" | md5sum | cut -c1-12)
