@@ -1,5 +1,14 @@
 /*
  * oracle.c - checks beyond the sanitizers for the virtio fuzz targets: see oracle.h.
+ *
+ * A guest may alias its buffers with its own rings: a receive buffer over
+ * the used ring, a read whose data lands on the descriptor table. The
+ * device then legitimately rewrites the very structures it walks, and what
+ * it did can no longer be replayed from one copy of RAM. So descriptors are
+ * read from both the snapshot and the final RAM (a buffer either names is
+ * allowed), and when a writable buffer overlaps any ring, or a used ring
+ * overlaps another ring, the used elements are not checked: only the
+ * "writes stay in writable bytes" rule is.
  */
 #include "oracle.h"
 
@@ -10,13 +19,18 @@
 
 #include <linux/virtio_ring.h>
 
-#define MAX_RAM (1u << 20)
+#define MAX_RAM    (1u << 20)
+#define MAX_CONFIG 8
 
 static const struct guest_mem *ram;
 static uint8_t before[MAX_RAM];
-static uint8_t writable[MAX_RAM], readable[MAX_RAM];
-static struct oracle_queue queues[4];
-static unsigned nqueues;
+static uint8_t writable[MAX_RAM]; /* the device may write here: used rings and WRITE buffers */
+static uint8_t bufw[MAX_RAM];     /* WRITE buffers only */
+static uint8_t readable[MAX_RAM]; /* buffers without WRITE */
+static uint8_t ring[MAX_RAM];     /* descriptor tables, indirect tables, avail and used rings */
+static const uint8_t *view;       /* where descriptors are read from: before, or RAM now */
+static struct oracle_queue configs[MAX_CONFIG];
+static unsigned nconfigs, nfirst;
 static bool reconfigured;
 static struct {
     const uint8_t *p;
@@ -35,13 +49,14 @@ static bool read_desc(uint64_t table, uint32_t i, struct vring_desc *d)
 {
     if (!guest_mem_range_ok(ram, table + 16ULL * i, 16))
         return false;
-    memcpy(d, ram->host + (table + 16ULL * i - ram->gpa_base), 16);
+    memcpy(d, view + (table + 16ULL * i - ram->gpa_base), 16);
     return true;
 }
 
 /* Every buffer a descriptor in this table names, by its WRITE flag. */
 static void mark_table(uint64_t table, uint32_t entries, bool indirect_ok)
 {
+    mark(ring, table, 16ULL * entries);
     for (uint32_t i = 0; i < entries; i++) {
         struct vring_desc d;
         if (!read_desc(table, i, &d))
@@ -54,18 +69,36 @@ static void mark_table(uint64_t table, uint32_t entries, bool indirect_ok)
                 mark_table(addr, len / 16, false);
             continue;
         }
-        mark(flags & VRING_DESC_F_WRITE ? writable : readable, addr, len);
+        if (flags & VRING_DESC_F_WRITE) {
+            mark(writable, addr, len);
+            mark(bufw, addr, len);
+        } else {
+            mark(readable, addr, len);
+        }
     }
 }
 
+/* Mark what these queues allow, reading their descriptors from both views. */
 static void mark_queues(const struct oracle_queue *qs, unsigned count)
 {
-    for (unsigned q = 0; q < count; q++) {
-        if (qs[q].size == 0)
-            continue;
-        mark(writable, qs[q].used, 6 + 8ULL * qs[q].size); /* flags, idx, ring, avail_event */
-        mark_table(qs[q].desc, qs[q].size, qs[q].indirect);
+    const uint8_t *views[2] = {before, ram->host};
+    for (unsigned v = 0; v < 2; v++) {
+        view = views[v];
+        for (unsigned q = 0; q < count; q++) {
+            if (qs[q].size == 0)
+                continue;
+            mark(writable, qs[q].used, 6 + 8ULL * qs[q].size); /* flags, idx, ring, avail_event */
+            mark(ring, qs[q].used, 6 + 8ULL * qs[q].size);
+            mark(ring, qs[q].avail, 6 + 2ULL * qs[q].size);
+            mark_table(qs[q].desc, qs[q].size, qs[q].indirect);
+        }
     }
+}
+
+static void remember(const struct oracle_queue *qs, unsigned count)
+{
+    for (unsigned q = 0; q < count && nconfigs < MAX_CONFIG; q++)
+        configs[nconfigs++] = qs[q];
 }
 
 void oracle_begin(const struct guest_mem *mem, const struct oracle_queue *qs, unsigned count)
@@ -73,20 +106,25 @@ void oracle_begin(const struct guest_mem *mem, const struct oracle_queue *qs, un
     if (mem->size > MAX_RAM || count > 4)
         abort();
     ram = mem;
-    nqueues = count;
+    nconfigs = 0;
     reconfigured = false;
     noutputs = 0;
-    memcpy(queues, qs, count * sizeof(*qs));
     memcpy(before, mem->host, mem->size);
     memset(writable, 0, mem->size);
+    memset(bufw, 0, mem->size);
     memset(readable, 0, mem->size);
+    memset(ring, 0, mem->size);
+    remember(qs, count);
+    nfirst = nconfigs;
     mark_queues(qs, count);
 }
 
 void oracle_add(const struct oracle_queue *qs, unsigned count)
 {
-    if (count != nqueues || memcmp(qs, queues, count * sizeof(*qs)) != 0)
+    if (count != nfirst || memcmp(qs, configs, count * sizeof(*qs)) != 0) {
         reconfigured = true;
+        remember(qs, count);
+    }
     mark_queues(qs, count);
 }
 
@@ -118,6 +156,7 @@ static uint64_t writable_len(const struct oracle_queue *q, uint32_t head)
     uint32_t entries = q->size, i = head, steps = 0;
     bool in_indirect = false;
 
+    view = before;
     for (;;) {
         struct vring_desc d;
         if (i >= entries || !read_desc(table, i, &d))
@@ -147,28 +186,82 @@ static void fail(const char *what, uint64_t a, uint64_t b)
     abort();
 }
 
-void oracle_check(void)
+/*
+ * Did the guest alias what the device writes with what it reads: a writable
+ * buffer over a ring, or a used ring over another ring (another queue's,
+ * or its own descriptor table)?
+ */
+static uint8_t used_rings[MAX_RAM];
+
+static bool overlaps_used(uint64_t gpa, uint64_t len)
+{
+    if (!guest_mem_range_ok(ram, gpa, len))
+        return false;
+    return memchr(used_rings + (gpa - ram->gpa_base), 1, len) != NULL;
+}
+
+static bool aliased(void)
 {
     for (uint64_t i = 0; i < ram->size; i++)
-        if (ram->host[i] != before[i] && !writable[i])
-            fail("the device wrote a byte that is not device-writable", ram->gpa_base + i,
-                 ram->host[i]);
+        if (bufw[i] && ring[i])
+            return true;
+    memset(used_rings, 0, ram->size);
+    for (unsigned n = 0; n < nconfigs; n++) {
+        const struct oracle_queue *q = &configs[n];
+        if (q->size == 0)
+            continue;
+        if (overlaps_used(q->used, 6 + 8ULL * q->size))
+            return true;
+        mark(used_rings, q->used, 6 + 8ULL * q->size);
+    }
+    for (unsigned n = 0; n < nconfigs; n++) {
+        const struct oracle_queue *q = &configs[n];
+        if (q->size && (overlaps_used(q->desc, 16ULL * q->size) ||
+                        overlaps_used(q->avail, 6 + 2ULL * q->size)))
+            return true;
+    }
+    return false;
+}
+
+void oracle_check(void)
+{
+    /* What the final RAM's descriptors allow, too (the device may have written them). */
+    mark_queues(configs, nconfigs);
+
+    /* Most of RAM is unchanged: compare 256-byte blocks, look closer only where they differ. */
+    for (uint64_t block = 0; block < ram->size; block += 256) {
+        uint64_t n = ram->size - block < 256 ? ram->size - block : 256;
+        if (memcmp(ram->host + block, before + block, n) == 0)
+            continue;
+        for (uint64_t i = block; i < block + n; i++)
+            if (ram->host[i] != before[i] && !writable[i])
+                fail("the device wrote a byte that is not device-writable", ram->gpa_base + i,
+                     ram->host[i]);
+    }
 
     for (unsigned i = 0; i < noutputs; i++)
         if (!is_readable(outputs[i].p, outputs[i].len))
             fail("the device handed the host bytes that are not device-readable",
                  (uint64_t)(outputs[i].p - ram->host), outputs[i].len);
 
-    for (unsigned n = 0; n < nqueues && !reconfigured; n++) {
-        const struct oracle_queue *q = &queues[n];
+    if (reconfigured)
+        return;
+    bool checked_alias = false;
+    for (unsigned n = 0; n < nconfigs; n++) {
+        const struct oracle_queue *q = &configs[n];
         if (q->size == 0 || !guest_mem_range_ok(ram, q->used, 6 + 8ULL * q->size))
             continue;
         const uint8_t *used = ram->host + (q->used - ram->gpa_base);
         const uint8_t *old = before + (q->used - ram->gpa_base);
-        uint16_t idx = (uint16_t)(used[2] | used[3] << 8);
         if (memcmp(used, old, 4 + 8ULL * q->size) == 0)
             continue; /* the device used nothing here (avail_event may have moved) */
+        if (!checked_alias) {
+            if (aliased())
+                return;
+            checked_alias = true;
+        }
         /* The device counts from 0 for a fresh queue: elements 0 .. idx-1, the last `size`. */
+        uint16_t idx = (uint16_t)(used[2] | used[3] << 8);
         uint32_t count = idx < q->size ? idx : q->size;
         for (uint32_t k = 0; k < count; k++) {
             uint32_t slot = (uint32_t)(idx - 1 - k) & (q->size - 1);
