@@ -6,6 +6,8 @@
 # (its checksum is in known.sha256 next to us), write new.bin with fresh
 # random content and its checksum, sync, unmount, power off. check-host.sh
 # verify then reads new.bin back out of the image on the other side.
+# Then the network card: --net user (passt) with DHCP, a download from the
+# host and a forwarded port; --net tap with ping and 16 MiB each way.
 fail() {
     echo "FAIL: $*"
     [ -f out.txt ] && tail -n 20 out.txt
@@ -14,6 +16,14 @@ fail() {
 }
 
 uptime_cs() { tr -d . </proc/uptime | cut -d' ' -f1; }
+
+# BusyBox here has no pgrep.
+passt_running() {
+    for c in /proc/[0-9]*/comm; do
+        [ "$(cat "$c" 2>/dev/null)" = passt ] && return 0
+    done
+    return 1
+}
 
 wait_for() {
     end=$(($(uptime_cs) + $2 * 100))
@@ -87,4 +97,122 @@ exec 3>&-
 [ "$rc" -eq 143 ] || fail "SIGTERM: god exited $rc, want 143"
 grep -q "stopped: a signal stopped it" out.txt || fail "SIGTERM: no clean stop"
 echo "SIGTERM stopped the VM cleanly (exit status 143)"
+
+# --- the network -------------------------------------------------------------
+# We are root in the emulated host, which has no network of its own. A real
+# machine has an interface with a default route, and passt (--net user)
+# hands the guest a copy of that configuration by DHCP; give this host one.
+ip link set lo up
+ip link add hostnet type dummy && ip addr add 192.168.100.2/24 dev hostnet &&
+    ip link set hostnet up && ip route add default via 192.168.100.1 ||
+    fail "cannot give the emulated host a dummy interface (no dummy.ko?)"
+rm -rf www && mkdir www
+head -c 4194304 /dev/urandom >www/blob
+blob_sum=$(sha256sum www/blob | cut -d' ' -f1)
+httpd -f -p 8080 -h www &
+httpd_pid=$!
+
+# User mode: the guest asks passt for an address, fetches a file from the
+# host (the gateway address is the host's own loopback, as passt maps it)
+# and serves one on a forwarded port.
+rm -f in out.txt
+mkfifo in
+./god boot --kernel Image --initrd initramfs.cpio.gz --net user,hostfwd=tcp:9000:9000 \
+    --cmdline "console=hvc0 quiet" --timeout 1500 <in >out.txt 2>&1 &
+pid=$!
+exec 3>in
+wait_for "guest:" 600 || fail "--net user: no shell prompt"
+grep -q "god: eth0 is 192.168.100.2, gateway 192.168.100.1" out.txt ||
+    fail "--net user: no DHCP lease from passt"
+echo "--net user: the guest got 192.168.100.2 by DHCP from passt"
+passt_running || fail "--net user: no passt process"
+t0=$(uptime_cs)
+say 'echo GOT=$(wget -q -O - http://192.168.100.1:8080/blob | sha256sum)'
+wait_for "GOT=$blob_sum" 600 || fail "--net user: the 4 MiB download has the wrong checksum"
+t=$(($(uptime_cs) - t0))
+echo "--net user: 4 MiB downloaded from the host's httpd in $((t / 100)).$((t % 100 / 10)) s, checksum matches"
+# BusyBox nc quits when its input ends, so a receiving nc reads from a fifo
+# we hold open (fd 4) and stops when the sender closes the connection.
+rm -f hold && mkfifo hold
+say 'head -c 4194304 /dev/urandom >/tmp/serve; echo SERVE$((1+1))=$(sha256sum </tmp/serve); nc -l -p 9000 </tmp/serve &'
+wait_for "SERVE2=" 120 || fail "--net user: the guest could not make its file"
+serve_sum=$(tr -d '\r' <out.txt | sed -n 's/^SERVE2=\([0-9a-f]*\).*/\1/p' | tail -n 1)
+sleep 2
+t0=$(uptime_cs)
+timeout 600 nc 127.0.0.1 9000 <hold >from_guest.bin &
+nc_pid=$!
+exec 4>hold
+wait "$nc_pid"
+exec 4>&-
+t=$(($(uptime_cs) - t0))
+got_sum=$(sha256sum from_guest.bin | cut -d' ' -f1)
+[ "$got_sum" = "$serve_sum" ] || fail "--net user: 4 MiB through the forwarded port: checksum $got_sum, want $serve_sum"
+echo "--net user: 4 MiB read from the guest through hostfwd port 9000 in $((t / 100)).$((t % 100 / 10)) s, checksum matches"
+say 'poweroff'
+wait "$pid"
+rc=$?
+exec 3>&-
+[ "$rc" -eq 0 ] || fail "--net user: god exited $rc after poweroff, want 0"
+sleep 1
+passt_running && fail "--net user: passt is still running after god stopped"
+echo "--net user: powered off, no passt left behind"
+
+# The same when god dies without cleaning up: passt sees its socket close.
+./god boot --kernel Image --initrd initramfs.cpio.gz --net user --timeout 600 \
+    </dev/null >out.txt 2>&1 &
+pid=$!
+sleep 3
+passt_running || fail "--net user: passt did not start"
+kill -KILL "$pid"
+wait "$pid" 2>/dev/null
+sleep 2
+passt_running && fail "--net user: passt outlived a god killed with SIGKILL"
+echo "--net user: god killed with SIGKILL, passt went too"
+kill "$httpd_pid"
+
+# Tap: god creates tap0 (we are root), the host side gets an address, and
+# 16 MiB go each way.
+rm -f in out.txt
+mkfifo in
+./god boot --kernel Image --initrd initramfs.cpio.gz --net tap=tap0 \
+    --cmdline "console=hvc0 quiet" --timeout 1500 <in >out.txt 2>&1 &
+pid=$!
+exec 3>in
+for _ in $(seq 100); do [ -e /sys/class/net/tap0 ] && break; sleep 0.2; done
+ip addr add 192.168.77.1/24 dev tap0 && ip link set tap0 up || fail "--net tap: no tap0"
+wait_for "guest:" 600 || fail "--net tap: no shell prompt"
+say 'ip addr add 192.168.77.2/24 dev eth0; ip link set eth0 up; ping -c 3 192.168.77.1 >/dev/null; echo PING$((1+1))=$?'
+wait_for "PING2=" 120 || fail "--net tap: ping did not finish"
+grep -q "PING2=0" out.txt || fail "--net tap: the guest cannot ping the host's tap0"
+echo "--net tap: the guest pings 192.168.77.1 (tap0)"
+head -c 16777216 /dev/urandom >to_guest.bin
+to_sum=$(sha256sum to_guest.bin | cut -d' ' -f1)
+nc -l -p 7000 <to_guest.bin &
+t0=$(uptime_cs)
+say 'echo IN=$(nc 192.168.77.1 7000 | sha256sum)'
+wait_for "IN=$to_sum" 900 || fail "--net tap: 16 MiB host -> guest: wrong checksum"
+t=$(($(uptime_cs) - t0))
+echo "--net tap: 16 MiB host -> guest in $((t / 100)).$((t % 100 / 10)) s, checksum matches"
+say 'head -c 16777216 /dev/urandom >/tmp/out; echo OUT$((1+1))=$(sha256sum </tmp/out)'
+wait_for "OUT2=" 300 || fail "--net tap: the guest could not make its file"
+out_sum=$(tr -d '\r' <out.txt | sed -n 's/^OUT2=\([0-9a-f]*\).*/\1/p' | tail -n 1)
+rm -f from_guest.bin
+timeout 900 nc -l -p 7001 <hold >from_guest.bin &
+nc_pid=$!
+exec 4>hold
+sleep 1
+t0=$(uptime_cs)
+say 'nc 192.168.77.1 7001 </tmp/out'
+wait "$nc_pid"
+exec 4>&-
+t=$(($(uptime_cs) - t0))
+got_sum=$(sha256sum from_guest.bin | cut -d' ' -f1)
+[ "$got_sum" = "$out_sum" ] || fail "--net tap: 16 MiB guest -> host: checksum $got_sum, want $out_sum"
+echo "--net tap: 16 MiB guest -> host in $((t / 100)).$((t % 100 / 10)) s, checksum matches"
+say 'poweroff'
+wait "$pid"
+rc=$?
+exec 3>&-
+[ "$rc" -eq 0 ] || fail "--net tap: god exited $rc after poweroff, want 0"
+rm -f to_guest.bin from_guest.bin www/blob hold
 echo "PASS: ch08 milestone (guest side)"

@@ -14,6 +14,8 @@
  *   - virtio-blk disks backed by files, --disk FILE[,ro] (common/virtio_blk.c)
  *   - each device's doorbell is an ioeventfd and its work runs on a thread
  *     of its own, so the vCPU never waits for the disk (common/virtio_worker.c)
+ *   - a network card, --net user (passt) or --net tap (common/virtio_net.c,
+ *     common/net_backend.c): Ethernet frames through an fd
  *   - --sandbox: a seccomp filter, the last line of defence (common/sandbox.c)
  *
  * Exit status: 0 the guest powered off; 1 an error or a vCPU failure;
@@ -46,10 +48,12 @@
 #include "vcpu.h"
 #include "virtio_blk.h"
 #include "virtio_console.h"
+#include "virtio_net.h"
 #include "virtio_worker.h"
 #include "vm_control.h"
 
 #include <fcntl.h>
+#include <net/if.h>
 #include <pthread.h>
 
 #define DEFAULT_CMDLINE "console=hvc0 earlycon=pl011,0x09000000"
@@ -60,6 +64,7 @@
  */
 #define CMDLINE_MAX     2047
 #define MAX_DISKS       8
+#define MAX_HOSTFWDS    8
 
 enum {
     EXIT_OK = 0,
@@ -77,10 +82,25 @@ struct disk {
     struct virtio_blk blk;
 };
 
+/* --net user[,...] or --net tap[=NAME][,...] */
+struct net_options {
+    enum {
+        NET_NONE,
+        NET_USER,
+        NET_TAP
+    } mode;
+    const char *tap_name;
+    uint8_t mac[6];
+    /* passt's port forwarding options: "-t" "8080:80" pairs, NULL-terminated */
+    const char *passt_args[2 * MAX_HOSTFWDS + 1];
+    unsigned nr_passt_args;
+};
+
 struct options {
     const char *kernel, *initrd, *cmdline, *dump_dtb;
     struct disk disks[MAX_DISKS];
     unsigned nr_disks;
+    struct net_options net;
     uint64_t ram_size;
     unsigned cpus, timeout;
     bool trace, sandbox;
@@ -101,6 +121,11 @@ static void usage(FILE *out)
             "  -g, --gic VERSION     v2, v3 or auto: v3 if the host offers it, else v2\n"
             "                        (default auto)\n"
             "  -d, --disk FILE[,ro]  a virtio-blk disk backed by FILE (repeatable, up to 8)\n"
+            "  -n, --net user[,hostfwd=tcp:HOSTPORT:GUESTPORT...][,mac=MAC]\n"
+            "                        a virtio-net card on a user-mode network (passt): no\n"
+            "                        privileges; hostfwd forwards a host port (tcp or udp)\n"
+            "      --net tap[=NAME][,mac=MAC]\n"
+            "                        a virtio-net card on tap device NAME (default: a new one)\n"
             "      --dump-dtb FILE   also write the generated device tree to FILE\n"
             "  -t, --timeout SEC     stop the guest after SEC seconds (default 0 = never)\n"
             "  -T, --trace           print every exit, decoded, and a summary at the end\n"
@@ -143,22 +168,72 @@ static void add_disk(struct options *opt, char *arg)
     d->path = arg;
 }
 
+/* hostfwd=tcp:HOSTPORT:GUESTPORT becomes passt's -t HOSTPORT:GUESTPORT (udp: -u). */
+static void add_hostfwd(struct net_options *net, const char *spec)
+{
+    static char args[MAX_HOSTFWDS][16];
+    bool known = strncmp(spec, "tcp:", 4) == 0 || strncmp(spec, "udp:", 4) == 0;
+    unsigned host, guest;
+    char extra;
+
+    if (!known || sscanf(spec + 4, "%5u:%5u%c", &host, &guest, &extra) != 2 || !host || !guest ||
+        host > 65535 || guest > 65535) {
+        fprintf(stderr, "god: --net hostfwd=%s: need tcp:HOSTPORT:GUESTPORT or udp:...\n", spec);
+        exit(EXIT_USAGE);
+    }
+    unsigned n = net->nr_passt_args / 2;
+    if (n == MAX_HOSTFWDS) {
+        fprintf(stderr, "god: --net: at most %d hostfwd\n", MAX_HOSTFWDS);
+        exit(EXIT_USAGE);
+    }
+    snprintf(args[n], sizeof(args[n]), "%u:%u", host, guest);
+    net->passt_args[net->nr_passt_args++] = spec[0] == 't' ? "-t" : "-u";
+    net->passt_args[net->nr_passt_args++] = args[n];
+}
+
+/*
+ * --net user|tap[=NAME] followed by ,key=value options. The MAC address is
+ * fixed (locally administered: bit 1 of the first byte; "god" in ASCII), so
+ * the guest's DHCP lease and the host's ARP cache stay valid across runs.
+ */
+static void parse_net(struct net_options *net, char *arg)
+{
+    static const uint8_t default_mac[6] = {0x02, 'g', 'o', 'd', 0x00, 0x01};
+    char *save, *kind = strtok_r(arg, ",", &save);
+
+    memcpy(net->mac, default_mac, 6);
+    if (kind && strcmp(kind, "user") == 0) {
+        net->mode = NET_USER;
+    } else if (kind && (strcmp(kind, "tap") == 0 || strncmp(kind, "tap=", 4) == 0)) {
+        net->mode = NET_TAP;
+        net->tap_name = kind[3] == '=' ? kind + 4 : NULL;
+    } else {
+        fprintf(stderr, "god: --net %s: need user or tap[=NAME]\n", kind ? kind : "");
+        exit(EXIT_USAGE);
+    }
+    for (char *o; (o = strtok_r(NULL, ",", &save));) {
+        if (strncmp(o, "mac=", 4) == 0 && virtio_net_parse_mac(o + 4, net->mac) == 0)
+            continue;
+        if (strncmp(o, "hostfwd=", 8) == 0 && net->mode == NET_USER) {
+            add_hostfwd(net, o + 8);
+            continue;
+        }
+        fprintf(stderr, "god: --net: bad option %s (mac=XX:XX:XX:XX:XX:XX%s)\n", o,
+                net->mode == NET_USER ? ", hostfwd=tcp:HOSTPORT:GUESTPORT" : "");
+        exit(EXIT_USAGE);
+    }
+}
+
 static void parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
-        {"kernel", required_argument, NULL, 'k'},
-        {"initrd", required_argument, NULL, 'i'},
-        {"cmdline", required_argument, NULL, 'p'},
-        {"ram", required_argument, NULL, 'm'},
-        {"cpus", required_argument, NULL, 'c'},
-        {"gic", required_argument, NULL, 'g'},
-        {"dump-dtb", required_argument, NULL, 'D'},
-        {"timeout", required_argument, NULL, 't'},
-        {"trace", no_argument, NULL, 'T'},
-        {"disk", required_argument, NULL, 'd'},
-        {"sandbox", no_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"kernel", required_argument, NULL, 'k'},   {"initrd", required_argument, NULL, 'i'},
+        {"cmdline", required_argument, NULL, 'p'},  {"ram", required_argument, NULL, 'm'},
+        {"cpus", required_argument, NULL, 'c'},     {"gic", required_argument, NULL, 'g'},
+        {"dump-dtb", required_argument, NULL, 'D'}, {"timeout", required_argument, NULL, 't'},
+        {"trace", no_argument, NULL, 'T'},          {"disk", required_argument, NULL, 'd'},
+        {"net", required_argument, NULL, 'n'},      {"sandbox", no_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     *opt = (struct options){.cmdline = DEFAULT_CMDLINE, .ram_size = RAM_DEFAULT_SIZE, .cpus = 1};
     int c;
@@ -168,7 +243,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         exit(EXIT_USAGE);
     }
     optind = 2;
-    while ((c = getopt_long(argc, argv, "k:i:p:m:c:g:d:t:Th", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "k:i:p:m:c:g:d:n:t:Th", longopts, NULL)) != -1) {
         switch (c) {
         case 'k':
             opt->kernel = optarg;
@@ -196,6 +271,13 @@ static void parse_options(int argc, char **argv, struct options *opt)
             break;
         case 'd':
             add_disk(opt, optarg);
+            break;
+        case 'n':
+            if (opt->net.mode != NET_NONE) {
+                fprintf(stderr, "god: one --net at most\n");
+                exit(EXIT_USAGE);
+            }
+            parse_net(&opt->net, optarg);
             break;
         case 'S':
             opt->sandbox = true;
@@ -344,9 +426,10 @@ static void load_device_tree(struct guest_mem *mem, const struct options *opt,
                              const uint64_t *mpidrs, enum gic_version gic,
                              struct arm64_boot_layout *layout)
 {
-    /* The PL011, then virtio #0 (the console) and one virtio window per disk. */
-    struct devicetree_device devices[2 + MAX_DISKS] = {devicetree_pl011()};
-    for (unsigned i = 0; i <= opt->nr_disks; i++)
+    /* The PL011, then virtio #0 (the console), one virtio window per disk, the network. */
+    struct devicetree_device devices[3 + MAX_DISKS] = {devicetree_pl011()};
+    unsigned nr_virtio = 1 + opt->nr_disks + (opt->net.mode != NET_NONE);
+    for (unsigned i = 0; i < nr_virtio; i++)
         devices[1 + i] = devicetree_virtio_mmio(i);
     const struct devicetree_config cfg = {
         .ram_base = mem->gpa_base,
@@ -358,7 +441,7 @@ static void load_device_tree(struct guest_mem *mem, const struct options *opt,
         .initrd_start = layout->initrd_start,
         .initrd_end = layout->initrd_end,
         .devices = devices,
-        .ndevices = 2 + opt->nr_disks,
+        .ndevices = 1 + nr_virtio,
     };
     void *dtb;
     size_t size;
@@ -376,6 +459,48 @@ static void load_device_tree(struct guest_mem *mem, const struct options *opt,
         exit(EXIT_FAIL);
     }
     free(dtb);
+}
+
+/*
+ * The network card's other side: an fd carrying Ethernet frames. A tap is
+ * a network interface of this host; passt is a user-mode network stack in
+ * a process of its own that turns the guest's frames into ordinary socket
+ * calls, so it needs no privileges.
+ */
+static void open_network(const struct net_options *net, struct net_backend *be)
+{
+    int fd, ret;
+    pid_t passt = 0;
+
+    if (net->mode == NET_TAP) {
+        char ifname[IFNAMSIZ];
+        fd = net_tap_open(net->tap_name, ifname);
+        if (fd == -EPERM || fd == -EACCES || fd == -EBUSY) {
+            fprintf(stderr,
+                    "god: --net tap: cannot use %s: %s (as root, once: sudo ip tuntap add dev %s "
+                    "mode tap user $USER)\n",
+                    net->tap_name ? net->tap_name : "a new tap", strerror(-fd),
+                    net->tap_name ? net->tap_name : "tap0");
+            exit(EXIT_FAIL);
+        }
+        if (fd < 0) {
+            fprintf(stderr, "god: --net tap: /dev/net/tun: %s%s\n", strerror(-fd),
+                    fd == -ENOENT ? " (no tun driver: sudo modprobe tun)" : "");
+            exit(EXIT_FAIL);
+        }
+        fprintf(stderr, "god: network: tap device %s\r\n", ifname);
+    } else {
+        fd = net_passt_start(net->passt_args, &passt);
+        if (fd < 0) {
+            fprintf(stderr, "god: --net user: cannot start passt: %s%s\n", strerror(-fd),
+                    fd == -ENOENT ? " (install it: sudo apt install passt)" : "");
+            exit(EXIT_FAIL);
+        }
+    }
+    if ((ret = net_backend_init(
+             be, fd, net->mode == NET_TAP ? NET_FRAMING_VNET_HDR : NET_FRAMING_STREAM)) < 0)
+        die("network buffers", ret);
+    be->helper = passt;
 }
 
 int main(int argc, char **argv)
@@ -432,7 +557,7 @@ int main(int argc, char **argv)
     if ((ret = virtio_console_init(&hvc.dev, &hvc_host, &mem, virtio_base(0),
                                    virtio_irq(&gic, 0))) < 0)
         die("virtio console", ret);
-    struct virtio_mmio *virtio_devs[1 + MAX_DISKS] = {&hvc.dev.transport};
+    struct virtio_mmio *virtio_devs[2 + MAX_DISKS] = {&hvc.dev.transport};
     for (unsigned i = 0; i < opt.nr_disks; i++) {
         struct disk *d = &opt.disks[i];
         d->fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -451,7 +576,18 @@ int main(int argc, char **argv)
         }
         virtio_devs[1 + i] = &d->blk.transport;
     }
-    for (unsigned i = 0; i <= opt.nr_disks; i++) {
+    /* New: the network card takes the window after the disks. */
+    unsigned nr_virtio = 1 + opt.nr_disks;
+    static struct net_backend net_backend = {.fd = -1};
+    static struct virtio_net net;
+    if (opt.net.mode != NET_NONE) {
+        open_network(&opt.net, &net_backend);
+        if ((ret = virtio_net_init(&net, &net_backend, opt.net.mac, &mem, virtio_base(nr_virtio),
+                                   virtio_irq(&gic, nr_virtio))) < 0)
+            die("virtio network card", ret);
+        virtio_devs[nr_virtio++] = &net.transport;
+    }
+    for (unsigned i = 0; i < nr_virtio; i++) {
         struct mmio_region region = virtio_mmio_region(virtio_devs[i]);
         if ((ret = mmio_bus_add(&bus, &region)) < 0)
             die("placing a virtio device on the MMIO bus", ret);
@@ -501,11 +637,13 @@ int main(int argc, char **argv)
      * the seccomp filter, before any guest instruction runs; then one thread
      * per vCPU, and we wait.
      */
-    static struct virtio_worker workers[1 + MAX_DISKS];
-    for (unsigned i = 0; i <= opt.nr_disks; i++)
+    static struct virtio_worker workers[2 + MAX_DISKS];
+    for (unsigned i = 0; i < nr_virtio; i++)
         if ((ret = virtio_worker_start(&workers[i], vm, virtio_devs[i])) < 0)
             fprintf(stderr, "god: %s: no ioeventfd (%s); doorbells will be MMIO exits\n",
                     virtio_devs[i]->name, strerror(-ret));
+    if (opt.net.mode != NET_NONE && (ret = virtio_net_start(&net)) < 0)
+        die("starting the network card's thread", ret);
     if ((ret = console_start(&console)) < 0)
         die("starting the console", ret);
     if (opt.sandbox && (ret = sandbox_apply()) < 0)
@@ -528,8 +666,13 @@ int main(int argc, char **argv)
      * The vCPUs are stopped. Let the workers finish the request in hand, then
      * make everything the guest was told is written really be on the disk.
      */
-    for (unsigned i = 0; i <= opt.nr_disks; i++)
+    for (unsigned i = 0; i < nr_virtio; i++)
         virtio_worker_stop(&workers[i]);
+    if (opt.net.mode != NET_NONE) {
+        /* Stops passt too: it sees its socket close, and we make sure. */
+        virtio_net_destroy(&net);
+        net_backend_destroy(&net_backend);
+    }
     for (unsigned i = 0; i < opt.nr_disks; i++) {
         if (!opt.disks[i].read_only && fdatasync(opt.disks[i].fd) < 0)
             fprintf(stderr, "god: flushing %s: %s\n", opt.disks[i].path, strerror(errno));

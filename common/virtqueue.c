@@ -252,6 +252,11 @@ int virtq_pop(struct virtq *q, struct virtq_chain *chain)
     return 0;
 }
 
+void virtq_unpop(struct virtq *q)
+{
+    q->last_avail_idx--;
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
     struct vring_used_elem *elem = &q->used->ring[q->used_idx & (q->size - 1)];

@@ -117,6 +117,13 @@ int virtq_enable(struct virtq *q, const struct guest_mem *mem, uint32_t max_size
 int virtq_pop(struct virtq *q, struct virtq_chain *chain);
 
 /*
+ * Put back the chain the last virtq_pop() returned, unused: the next pop
+ * returns it again. For a device that looked at a buffer and found it
+ * cannot use it yet (a received frame that does not fit, say).
+ */
+void virtq_unpop(struct virtq *q);
+
+/*
  * Hand chain `head` back to the driver, saying we wrote `len` bytes into its
  * writable buffers (section 2.7.8). Publishes used->idx.
  */

@@ -116,16 +116,24 @@ mkdir -p "$emu"
 exec 9>"$emu/.lock"
 flock 9
 kernel=$emu/host-Image
-if [ ! -s "$kernel" ]; then
+# Modules of Debian's kernel that the host needs: virtio-blk for -d; tun
+# (/dev/net/tun, for god --net tap) and dummy (an interface with a default
+# route, without which passt, god --net user, finds no network to serve).
+modules="virtio_mmio virtio_blk tun dummy"
+missing=""
+for m in $modules; do
+    [ -e "$emu/modules/$m.ko" ] || [ -e "$emu/modules/$m.ko.xz" ] || missing=1
+done
+if [ ! -s "$kernel" ] || [ -n "$missing" ]; then
     echo "arm64-host: fetching Debian's arm64 kernel for the emulated host" >&2
     rm -rf "$emu/kpkg"
     "$here/arm64-deb.sh" linux-image-arm64 "$emu/kpkg"
     cp "$emu"/kpkg/boot/vmlinuz-* "$kernel"
-    # virtio-blk is a module in Debian's kernel: keep it, for -d.
     mkdir -p "$emu/modules"
-    find "$emu/kpkg/lib/modules" \( -name 'virtio_mmio.ko*' -o -name 'virtio_blk.ko*' \) \
-        -exec cp {} "$emu/modules/" \;
-    rm -rf "$emu/kpkg"
+    for m in $modules; do
+        find "$emu/kpkg/lib/modules" -name "$m.ko*" -exec cp {} "$emu/modules/" \;
+    done
+    rm -rf "$emu/kpkg" "$emu/base.cpio.gz"
 fi
 
 base=$emu/base.cpio.gz
@@ -135,6 +143,11 @@ if [ ! -s "$base" ] || [ "$here/host-init.sh" -nt "$base" ]; then
     "$here/arm64-deb.sh" busybox-static "$emu/bbpkg"
     cp "$emu/bbpkg/bin/busybox" "$emu/base/bin/"
     rm -rf "$emu/bbpkg"
+    # passt, the user-mode network god --net user starts. It is linked
+    # against the C library, which travels with the payload (see below).
+    "$here/arm64-deb.sh" passt "$emu/passtpkg"
+    cp "$emu/passtpkg/usr/bin/passt" "$emu/base/bin/"
+    rm -rf "$emu/passtpkg"
     cp "$here/host-init.sh" "$emu/base/init"
     chmod +x "$emu/base/init"
     cp "$emu"/modules/* "$emu/base/lib/modules/" 2>/dev/null || true
@@ -158,7 +171,7 @@ for d in "$build"/*/; do
     (cd "$build" && find "$(basename "$d")" ! -path "${disk#"$build"/}" -print0 |
         cpio -0 -pdm --quiet "$payload/work")
 done
-# Dynamically linked builds (SANITIZE=1) need the aarch64 loader and libraries.
+# Dynamically linked builds (SANITIZE=1) and passt need the aarch64 loader and libraries.
 if [ -d /usr/aarch64-linux-gnu/lib ] && [ "$(uname -m)" != aarch64 ]; then
     mkdir -p "$payload/lib"
     for l in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1 libstdc++.so.6 \

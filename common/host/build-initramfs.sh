@@ -9,6 +9,9 @@
 #                  shell and ~300 commands, so no C library is needed.
 #   /init          the first program the kernel runs (see below).
 #   /etc/profile   a prompt and PATH for the shell.
+#   /etc/udhcpc/default.script
+#                  what BusyBox's DHCP client runs when it gets a lease (it
+#                  only talks DHCP; configuring eth0 is this script's job).
 #   empty /dev /proc /sys /tmp /mnt and the directories BusyBox links itself into.
 #
 # Made without root: the files are ordinary files owned by you, and cpio
@@ -89,6 +92,15 @@ echo "god: Linux $(uname -r) is up on $(grep -c ^processor /proc/cpuinfo) CPU(s)
     "$(($(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) / 1024)) MiB"
 echo "god: console is $(cat /sys/class/tty/console/active); exit the shell to power off"
 
+# A network card (god's --net): ask for an address by DHCP. -n: give up
+# after three tries instead of waiting forever (a tap has no DHCP server
+# unless you run one), -q: no daemon left behind.
+ip link set lo up
+if [ -e /sys/class/net/eth0 ]; then
+    udhcpc -i eth0 -n -q -t 3 -T 1 -s /etc/udhcpc/default.script >/dev/null 2>&1 ||
+        echo "god: eth0: no DHCP answer; configure it yourself (ip addr add ...)"
+fi
+
 # From here BusyBox's own init is PID 1, for one reason: `poweroff`,
 # `reboot` and `halt` typed in the shell do not power anything off
 # themselves. They signal PID 1 (SIGUSR2, SIGTERM, SIGUSR1) and leave the
@@ -109,6 +121,35 @@ cat >"$root/etc/inittab" <<'EOF'
 ::shutdown:/bin/sync
 ::shutdown:/bin/umount -a -r
 EOF
+
+mkdir -p "$root/etc/udhcpc"
+cat >"$root/etc/udhcpc/default.script" <<'EOF'
+#!/bin/sh
+# Called by udhcpc with the event in $1 and the lease in the environment:
+# $interface, $ip, $subnet, $router, $dns (see BusyBox's udhcpc docs).
+case "$1" in
+deconfig)
+    ip -4 addr flush dev "$interface"
+    ip link set "$interface" up
+    ;;
+bound | renew)
+    ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}" up
+    ip route del default 2>/dev/null
+    for r in $router; do
+        ip route add default via "$r" dev "$interface" && break
+    done
+    : >/etc/resolv.conf
+    for d in $dns; do
+        echo "nameserver $d" >>/etc/resolv.conf
+    done
+    # An "mtu" option is ignored on purpose: our virtio-net card has no
+    # offloads, so the guest's receive buffers hold 1500-byte packets only.
+    echo "god: $interface is $ip, gateway ${router:-none}, DNS ${dns:-none}" >/dev/console
+    ;;
+esac
+exit 0
+EOF
+chmod 755 "$root/etc/udhcpc/default.script"
 
 cat >"$root/etc/profile" <<'EOF'
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin

@@ -8,7 +8,8 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
-for m in /lib/modules/virtio_mmio.ko* /lib/modules/virtio_blk.ko*; do
+for m in /lib/modules/virtio_mmio.ko* /lib/modules/virtio_blk.ko* /lib/modules/tun.ko* \
+    /lib/modules/dummy.ko*; do
     [ -e "$m" ] && insmod "$m" 2>/dev/null
 done
 if [ "$(cat /work/.interactive)" != 1 ]; then

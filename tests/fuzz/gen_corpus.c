@@ -4,7 +4,8 @@
  * A fuzzer finds its way much faster from inputs that are already valid, so
  * each seed is a small, well-formed guest (see the input layout at the top of
  * fuzz_virtqueue.c) doing one thing: a read, a write, an indirect table, ...
- * `make -C tests/fuzz corpus` regenerates tests/fuzz/corpus/ with it.
+ * `make -C tests/fuzz corpus` regenerates tests/fuzz/corpus/ with it, and
+ * tests/fuzz/seeds/net/ for fuzz_net (see net_seeds() at the end).
  *
  * Guest RAM layout of every seed: descriptor table at 0x000, available ring
  * at 0x080, used ring at 0x0c0, request headers from 0x200, an indirect
@@ -115,11 +116,58 @@ static int save(const struct seed *s, const char *dir, const char *name)
     return 0;
 }
 
+/*
+ * fuzz_net seeds (layout at the top of fuzz_net.c): two 4-entry queues,
+ * receiveq rings at 0x000/0x040/0x060, transmitq rings at 0x100/0x140/0x160,
+ * two receive buffers at 0x400 and 0x600, a transmit frame at 0x800, and
+ * one 60-byte frame coming from the network.
+ */
+static int net_seed(const char *dir, const char *name, bool tap)
+{
+    uint8_t b[16 + 76 + 0x900] = {0x22, tap ? 4 : 0, 0x00, 0,    0x40, 0,    0x60,
+                                  0,    0x00,        1,    0x40, 1,    0x60, 1};
+    unsigned n = tap ? 12 + 60 : 4 + 60;
+    uint8_t *net = b + 16, *ram = b + 16 + n;
+
+    b[14] = (uint8_t)n;
+    if (tap) {
+        net[0] = 8; /* fuzz_net cuts tap packets of first byte * 8 + 1 bytes: 65, then 7 */
+        memset(net + 12, 0xff, 6);
+    } else {
+        net[3] = 60;
+        memset(net + 4, 0xff, 6);
+    }
+    for (unsigned i = 0; i < 2; i++) { /* receive buffers, device-writable */
+        struct vring_desc d = {htole64(RAM + 0x400 + 0x200 * i), htole32(0x200),
+                               htole16(VRING_DESC_F_WRITE), 0};
+        memcpy(ram + 16 * i, &d, sizeof(d));
+        uint16_t head = htole16((uint16_t)i);
+        memcpy(ram + 0x40 + 4 + 2 * i, &head, 2);
+    }
+    uint16_t two = htole16(2), one = htole16(1);
+    memcpy(ram + 0x40 + 2, &two, 2);
+    struct vring_desc t = {htole64(RAM + 0x800), htole32(12 + 60), 0, 0};
+    memcpy(ram + 0x100, &t, sizeof(t));
+    memcpy(ram + 0x140 + 2, &one, 2);
+    memset(ram + 0x800 + 12, 0xff, 6);
+
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b, 16 + n + 0x900, 1, f) != 1 || fclose(f) != 0) {
+        perror(path);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "corpus";
+    const char *net_dir = argc > 2 ? argv[2] : "seeds/net";
     struct seed s;
-    int err = 0;
+    int err = net_seed(net_dir, "01-stream-both-ways", false);
+    err |= net_seed(net_dir, "02-tap-both-ways", true);
 
     seed_init(&s, 3, 0);
     request(&s, 0, VIRTIO_BLK_T_IN, 2, 1024, true);
