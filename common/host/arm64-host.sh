@@ -137,7 +137,7 @@ if [ ! -s "$kernel" ] || [ -n "$missing" ]; then
 fi
 
 base=$emu/base.cpio.gz
-if [ ! -s "$base" ] || [ "$here/host-init.sh" -nt "$base" ]; then
+if [ ! -s "$base" ] || [ "$here/host-init.sh" -nt "$base" ] || [ "$0" -nt "$base" ]; then
     echo "arm64-host: building the emulated host's initramfs" >&2
     rm -rf "$emu/base" && mkdir -p "$emu/base"/{bin,dev,proc,sys,tmp,lib/modules,work}
     "$here/arm64-deb.sh" busybox-static "$emu/bbpkg"
@@ -148,6 +148,10 @@ if [ ! -s "$base" ] || [ "$here/host-init.sh" -nt "$base" ]; then
     "$here/arm64-deb.sh" passt "$emu/passtpkg"
     cp "$emu/passtpkg/usr/bin/passt" "$emu/base/bin/"
     rm -rf "$emu/passtpkg"
+    # passt started as root switches to user nobody, which it looks up.
+    mkdir -p "$emu/base/etc"
+    printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$emu/base/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$emu/base/etc/group"
     cp "$here/host-init.sh" "$emu/base/init"
     chmod +x "$emu/base/init"
     cp "$emu"/modules/* "$emu/base/lib/modules/" 2>/dev/null || true

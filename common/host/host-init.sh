@@ -2,6 +2,18 @@
 # /init of the emulated ARM64 host (see arm64-host.sh): set up a minimal
 # Linux userland, run the command we were given in /work, report its exit
 # status on the console, power off.
+# First, move the root onto a bind mount of itself (what switch_root does
+# with a real root file system) and start again there. passt (god --net
+# user) sandboxes itself with pivot_root(2) and a user namespace: the first
+# refuses to move the initramfs itself (rootfs), the second refuses a
+# chroot; a mount moved onto / is neither.
+if [ -z "${GOD_HOST_REBOUND:-}" ]; then
+    /bin/busybox mkdir -p /newroot
+    /bin/busybox mount -o bind / /newroot
+    cd /newroot && /bin/busybox mount -o move . / &&
+        GOD_HOST_REBOUND=1 exec /bin/busybox chroot . /init
+    echo "god-host: warning: cannot move the root; passt will not start" >&2
+fi
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc

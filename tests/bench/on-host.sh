@@ -103,4 +103,76 @@ for kernel in $KERNELS; do
     echo "BENCH rss_${name}_kib $hwm KiB"
 done
 rm -f "$top/bench/in"
+
+# --- 4. Network throughput, both backends, both directions --------------------
+# 8 MiB of zeros over one TCP connection through the virtio-net card, timed
+# on this side from the start of the transfer to the receiver's end of it.
+# --net user needs a default route here for passt (see ch08-virtio/check.sh),
+# --net tap a tap0 with an address. BusyBox nc quits when its input ends, so
+# a receiving nc reads a fifo held open on fd 4.
+cd "$top/ch08-virtio" || fail "no build/ch08-virtio"
+NET_BYTES=8388608
+ip link set lo up
+ip link add hostnet type dummy && ip addr add 192.168.100.2/24 dev hostnet &&
+    ip link set hostnet up && ip route add default via 192.168.100.1 ||
+    fail "no dummy interface for passt"
+head -c $NET_BYTES /dev/zero >"$top/bench/zeros"
+wait_out() { # TEXT SECONDS
+    end=$(($(now) + $2 * 1000000000))
+    while [ "$(now)" -lt "$end" ]; do
+        grep -qF -- "$1" "$out" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+for backend in user tap; do
+    out=$top/bench/net-$backend.txt
+    rm -f "$top/bench/in" "$top/bench/hold" "$out"
+    mkfifo "$top/bench/in" "$top/bench/hold" || fail "mkfifo"
+    ./god boot --kernel Image --initrd initramfs.cpio.gz --cpus 2 --net "$backend$([ $backend = tap ] && echo =tap0)" \
+        --cmdline "console=hvc0 quiet" --timeout 1800 <"$top/bench/in" >"$out" 2>&1 &
+    pid=$!
+    exec 3>"$top/bench/in"
+    if [ $backend = tap ]; then
+        for _ in $(seq 100); do [ -e /sys/class/net/tap0 ] && break; sleep 0.2; done
+        ip addr add 192.168.77.1/24 dev tap0 && ip link set tap0 up || fail "no tap0"
+        peer=192.168.77.1
+    else
+        peer=192.168.100.1 # passt's gateway address: this host's loopback
+    fi
+    wait_out "guest:" 900 || fail "--net $backend: no shell prompt"
+    [ $backend = tap ] && printf 'ip addr add 192.168.77.2/24 dev eth0; ip link set eth0 up\n' >&3
+
+    # guest -> host
+    nc -l -p 7001 <"$top/bench/hold" >/dev/null &
+    nc_pid=$!
+    exec 4>"$top/bench/hold"
+    sleep 1
+    t0=$(now)
+    printf 'head -c %s /dev/zero | nc %s 7001\n' $NET_BYTES $peer >&3
+    wait "$nc_pid"
+    t1=$(now)
+    exec 4>&-
+    echo "net: $backend: guest -> host: $((NET_BYTES / 1024)) KiB in $(((t1 - t0) / 1000000)) ms"
+    echo "BENCH net_${backend}_g2h_ns $((t1 - t0)) ns"
+
+    # host -> guest
+    nc -l -p 7000 <"$top/bench/zeros" &
+    sleep 1
+    t0=$(now)
+    printf 'nc %s 7000 | wc -c | sed s/^/RECEIVED-/\n' $peer >&3
+    wait_out "RECEIVED-$NET_BYTES" 900 || fail "--net $backend: host -> guest did not finish"
+    t1=$(now)
+    echo "net: $backend: host -> guest: $((NET_BYTES / 1024)) KiB in $(((t1 - t0) / 1000000)) ms"
+    echo "BENCH net_${backend}_h2g_ns $((t1 - t0)) ns"
+
+    printf 'poweroff\n' >&3
+    rc=0
+    wait "$pid" || rc=$?
+    exec 3>&-
+    pid=""
+    [ "$rc" -eq 0 ] || { tail -n 20 "$out"; fail "--net $backend: god exited $rc after poweroff"; }
+done
+echo "BENCH net_bytes $NET_BYTES bytes"
+rm -f "$top/bench/in" "$top/bench/hold" "$top/bench/zeros"
 echo "BENCH done 1 -"
