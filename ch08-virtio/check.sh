@@ -142,6 +142,10 @@ t0=$(uptime_cs)
 timeout 600 nc 127.0.0.1 9000 <hold >from_guest.bin &
 nc_pid=$!
 exec 4>hold
+# The client speaks first: Debian 12's passt does not finish the handshake
+# of a forwarded connection (no ACK to the guest's SYN-ACK: see its --pcap)
+# until it has something to send. The line ends up on the guest's console.
+echo hello >&4
 wait "$nc_pid"
 exec 4>&-
 t=$(($(uptime_cs) - t0))

@@ -365,9 +365,13 @@ int net_passt_start(const char *const *extra_args, pid_t *pid)
     snprintf(fdarg, sizeof(fdarg), "%d", sv[1]);
     argv[argc++] = "passt";
     argv[argc++] = "--foreground"; /* stay our child, so we can stop it */
-    argv[argc++] = "--quiet";
+    argv[argc++] = getenv("GOD_PASST_DEBUG") ? "--debug" : "--quiet";
     argv[argc++] = "--fd"; /* the socket is already connected: no path, no race */
     argv[argc++] = fdarg;
+    if (getenv("GOD_PASST_PCAP")) {
+        argv[argc++] = "--pcap";
+        argv[argc++] = getenv("GOD_PASST_PCAP");
+    }
     for (unsigned i = 0; extra_args && extra_args[i] && argc < 63; i++)
         argv[argc++] = extra_args[i];
     argv[argc] = NULL;

@@ -125,7 +125,9 @@ int net_tap_open(const char *name, char *ifname);
  * foreground) plus `extra_args` (a NULL-terminated list, may be NULL), and
  * return our end. passt exits when that socket closes, so it cannot outlive
  * us. *pid gets passt's pid. Returns the fd, -ENOENT when passt is not
- * installed, or -errno.
+ * installed, or -errno. For debugging, GOD_PASST_DEBUG=1 in the environment
+ * runs passt with --debug instead of --quiet, and GOD_PASST_PCAP=FILE makes
+ * it record every frame it exchanges with us in FILE (--pcap).
  */
 int net_passt_start(const char *const *extra_args, pid_t *pid);
 
