@@ -111,6 +111,9 @@ head -c 4194304 /dev/urandom >www/blob
 blob_sum=$(sha256sum www/blob | cut -d' ' -f1)
 httpd -f -p 8080 -h www &
 httpd_pid=$!
+sleep 1
+[ "$(wget -q -O - http://127.0.0.1:8080/blob | sha256sum | cut -d' ' -f1)" = "$blob_sum" ] ||
+    fail "the host's own httpd does not serve www/blob"
 
 # User mode: the guest asks passt for an address, fetches a file from the
 # host (the gateway address is the host's own loopback, as passt maps it)
