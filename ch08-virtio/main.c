@@ -226,15 +226,24 @@ static void parse_net(struct net_options *net, char *arg)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
+    /* clang-format off */
     static const struct option longopts[] = {
-        {"kernel", required_argument, NULL, 'k'},   {"initrd", required_argument, NULL, 'i'},
-        {"cmdline", required_argument, NULL, 'p'},  {"ram", required_argument, NULL, 'm'},
-        {"cpus", required_argument, NULL, 'c'},     {"gic", required_argument, NULL, 'g'},
-        {"dump-dtb", required_argument, NULL, 'D'}, {"timeout", required_argument, NULL, 't'},
-        {"trace", no_argument, NULL, 'T'},          {"disk", required_argument, NULL, 'd'},
-        {"net", required_argument, NULL, 'n'},      {"sandbox", no_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"kernel", required_argument, NULL, 'k'},
+        {"initrd", required_argument, NULL, 'i'},
+        {"cmdline", required_argument, NULL, 'p'},
+        {"ram", required_argument, NULL, 'm'},
+        {"cpus", required_argument, NULL, 'c'},
+        {"gic", required_argument, NULL, 'g'},
+        {"dump-dtb", required_argument, NULL, 'D'},
+        {"timeout", required_argument, NULL, 't'},
+        {"trace", no_argument, NULL, 'T'},
+        {"disk", required_argument, NULL, 'd'},
+        {"net", required_argument, NULL, 'n'},
+        {"sandbox", no_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
+    /* clang-format on */
     *opt = (struct options){.cmdline = DEFAULT_CMDLINE, .ram_size = RAM_DEFAULT_SIZE, .cpus = 1};
     int c;
 
