@@ -95,7 +95,8 @@ echo "god: console is $(cat /sys/class/tty/console/active); exit the shell to po
 # A network card (god's --net): ask for an address by DHCP. -n: give up
 # after three tries instead of waiting forever (a tap has no DHCP server
 # unless you run one), -q: no daemon left behind.
-ip link set lo up
+# (Chapter 7's kernel has no network at all: then there is no lo either.)
+[ -e /sys/class/net/lo ] && ip link set lo up
 if [ -e /sys/class/net/eth0 ]; then
     udhcpc -i eth0 -n -q -t 3 -T 1 -s /etc/udhcpc/default.script >/dev/null 2>&1 ||
         echo "god: eth0: no DHCP answer; configure it yourself (ip addr add ...)"
