@@ -99,13 +99,10 @@ grep -q "stopped: a signal stopped it" out.txt || fail "SIGTERM: no clean stop"
 echo "SIGTERM stopped the VM cleanly (exit status 143)"
 
 # --- the network -------------------------------------------------------------
-# We are root in the emulated host, which has no network of its own. A real
-# machine has an interface with a default route, and passt (--net user)
-# hands the guest a copy of that configuration by DHCP; give this host one.
-ip link set lo up
-ip link add hostnet type dummy && ip addr add 192.168.100.2/24 dev hostnet &&
-    ip link set hostnet up && ip route add default via 192.168.100.1 ||
-    fail "cannot give the emulated host a dummy interface (no dummy.ko?)"
+# passt (--net user) hands the guest a copy of this host's address and
+# default route by DHCP, so it needs a default route. A real machine has
+# one; the emulated host's /init gives itself a dummy interface with one.
+ip route | grep -q '^default' || fail "this host has no default route, which passt needs"
 rm -rf www && mkdir www
 head -c 4194304 /dev/urandom >www/blob
 blob_sum=$(sha256sum www/blob | cut -d' ' -f1)
@@ -121,16 +118,18 @@ sleep 1
 rm -f in out.txt
 mkfifo in
 ./god boot --kernel Image --initrd initramfs.cpio.gz --net user,hostfwd=tcp:9000:9000 \
-    --cmdline "console=hvc0 quiet" --timeout 1500 <in >out.txt 2>&1 &
+    --sandbox --cmdline "console=hvc0 quiet" --timeout 1500 <in >out.txt 2>&1 &
 pid=$!
 exec 3>in
 wait_for "guest:" 600 || fail "--net user: no shell prompt"
-grep -q "god: eth0 is 192.168.100.2, gateway 192.168.100.1" out.txt ||
-    fail "--net user: no DHCP lease from passt"
-echo "--net user: the guest got 192.168.100.2 by DHCP from passt"
+lease=$(tr -d '\r' <out.txt | sed -n 's/^god: eth0 is \([0-9.]*\), gateway \([0-9.]*\),.*/\1 \2/p')
+[ -n "$lease" ] || fail "--net user: no DHCP lease from passt"
+gateway=${lease#* }
+echo "--net user: the guest got ${lease% *} (gateway $gateway) by DHCP from passt"
 passt_running || fail "--net user: no passt process"
 t0=$(uptime_cs)
-say 'echo GOT=$(wget -q -O - http://192.168.100.1:8080/blob | sha256sum)'
+# The gateway's address is this host's loopback, as passt maps it.
+say "echo GOT=\$(wget -q -O - http://$gateway:8080/blob | sha256sum)"
 wait_for "GOT=$blob_sum" 600 || fail "--net user: the 4 MiB download has the wrong checksum"
 t=$(($(uptime_cs) - t0))
 echo "--net user: 4 MiB downloaded from the host's httpd in $((t / 100)).$((t % 100 / 10)) s, checksum matches"
@@ -179,6 +178,12 @@ kill "$httpd_pid"
 
 # Tap: god creates tap0 (we are root), the host side gets an address, and
 # 16 MiB go each way.
+if [ "$(id -u)" != 0 ]; then
+    echo "--net tap: NOT TESTED: creating tap0 needs root"
+    rm -f www/blob hold
+    echo "PASS: ch08 milestone (guest side; without --net tap)"
+    exit 0
+fi
 rm -f in out.txt
 mkfifo in
 ./god boot --kernel Image --initrd initramfs.cpio.gz --net tap=tap0 \

@@ -24,6 +24,14 @@ for m in /lib/modules/virtio_mmio.ko* /lib/modules/virtio_blk.ko* /lib/modules/t
     /lib/modules/dummy.ko*; do
     [ -e "$m" ] && insmod "$m" 2>/dev/null
 done
+# A network for passt (god --net user) to copy: it hands the guest this
+# host's address and default route, and a real machine has those. This one
+# gets a dummy interface, 192.168.100.2/24, and a default route via .1.
+ip link set lo up
+if ip link add hostnet type dummy 2>/dev/null; then
+    ip addr add 192.168.100.2/24 dev hostnet && ip link set hostnet up &&
+        ip route add default via 192.168.100.1
+fi
 if [ "$(cat /work/.interactive)" != 1 ]; then
     # Output goes to a file or pipe on the other side: pass bytes unchanged.
     stty raw -echo 2>/dev/null
