@@ -189,11 +189,6 @@ static size_t uart_receive(void *uart, const uint8_t *buf, size_t len)
     return pl011_receive(uart, buf, len);
 }
 
-static void uart_wait_room(void *uart, int timeout_ms)
-{
-    pl011_wait_rx_room(uart, timeout_ms);
-}
-
 static void quit_from_console(void *vm)
 {
     vm_stop(vm, VM_STOP_USER);
@@ -348,9 +343,11 @@ int main(int argc, char **argv)
     if ((ret = stop_signals_start(&control)) < 0)
         die("setting up signal handling", ret);
     struct console console;
-    struct console_sink sink = {.receive = uart_receive, .wait_room = uart_wait_room, .ctx = &uart};
-    if ((ret = console_init(&console, &sink, quit_from_console, &control)) < 0)
+    struct console_sink sink = {.receive = uart_receive, .ctx = &uart};
+    if ((ret = console_init(&console, STDIN_FILENO, &sink, quit_from_console, &control)) < 0)
         die("setting up the console", ret);
+    /* Input the guest has not read yet waits in the console; the UART says when it has room. */
+    pl011_set_rx_room_notify(&uart, console_input_room, &console);
 
     /* One thread per vCPU, the console's input thread, and we wait. */
     /* Which GIC the device tree describes (the guest's GIC driver must match). */

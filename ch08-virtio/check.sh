@@ -87,4 +87,23 @@ exec 3>&-
 [ "$rc" -eq 143 ] || fail "SIGTERM: god exited $rc, want 143"
 grep -q "stopped: a signal stopped it" out.txt || fail "SIGTERM: no clean stop"
 echo "SIGTERM stopped the VM cleanly (exit status 143)"
+
+# Debian's stock kernel has the virtio console only as a module, so its shell
+# is on the PL011 (console=ttyAMA0): typed input must go there, as the
+# command line's console= says, and `poweroff` must reach the shell.
+rm -f in out.txt
+mkfifo in
+./god boot --kernel debian-Image --initrd initramfs.cpio.gz --cpus 2 \
+    --cmdline "console=ttyAMA0 quiet" --timeout 1200 <in >out.txt 2>&1 &
+pid=$!
+exec 3>in
+wait_for "guest:" 900 || fail "Debian's kernel: no shell prompt on ttyAMA0"
+say 'echo MARK-$((6*7))'
+wait_for "MARK-42" 120 || fail "Debian's kernel, console=ttyAMA0: typed input did not reach the shell"
+say 'poweroff'
+wait "$pid"
+rc=$?
+exec 3>&-
+[ "$rc" -eq 0 ] || fail "Debian's kernel, console=ttyAMA0: god exited $rc after poweroff, want 0"
+echo "Debian's kernel with console=ttyAMA0: input reached the PL011 shell, powered off"
 echo "PASS: ch08 milestone (guest side)"

@@ -15,6 +15,8 @@
  *   - each device's doorbell is an ioeventfd and its work runs on a thread
  *     of its own, so the vCPU never waits for the disk (common/virtio_worker.c)
  *   - --sandbox: a seccomp filter, the last line of defence (common/sandbox.c)
+ *   - typed input goes to the console the guest reads: hvc0 or the PL011
+ *     (ttyAMA0), as the command line's console= says, or --console
  *
  * Exit status: 0 the guest powered off; 1 an error or a vCPU failure;
  * 2 bad usage; 3 --timeout ran out; 4 the guest asked for a reset (we do
@@ -77,8 +79,16 @@ struct disk {
     struct virtio_blk blk;
 };
 
+/* Which device the terminal's input goes to. */
+enum input_console {
+    INPUT_FROM_CMDLINE,
+    INPUT_PL011,
+    INPUT_VIRTIO
+};
+
 struct options {
     const char *kernel, *initrd, *cmdline, *dump_dtb;
+    enum input_console console;
     struct disk disks[MAX_DISKS];
     unsigned nr_disks;
     uint64_t ram_size;
@@ -101,6 +111,8 @@ static void usage(FILE *out)
             "  -g, --gic VERSION     v2, v3 or auto: v3 if the host offers it, else v2\n"
             "                        (default auto)\n"
             "  -d, --disk FILE[,ro]  a virtio-blk disk backed by FILE (repeatable, up to 8)\n"
+            "      --console pl011|virtio  the device your typing goes to (default: the\n"
+            "                        command line's last console=, ttyAMA0 or hvc0)\n"
             "      --dump-dtb FILE   also write the generated device tree to FILE\n"
             "  -t, --timeout SEC     stop the guest after SEC seconds (default 0 = never)\n"
             "  -T, --trace           print every exit, decoded, and a summary at the end\n"
@@ -146,19 +158,13 @@ static void add_disk(struct options *opt, char *arg)
 static void parse_options(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
-        {"kernel", required_argument, NULL, 'k'},
-        {"initrd", required_argument, NULL, 'i'},
-        {"cmdline", required_argument, NULL, 'p'},
-        {"ram", required_argument, NULL, 'm'},
-        {"cpus", required_argument, NULL, 'c'},
-        {"gic", required_argument, NULL, 'g'},
-        {"dump-dtb", required_argument, NULL, 'D'},
-        {"timeout", required_argument, NULL, 't'},
-        {"trace", no_argument, NULL, 'T'},
-        {"disk", required_argument, NULL, 'd'},
-        {"sandbox", no_argument, NULL, 'S'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"kernel", required_argument, NULL, 'k'},   {"initrd", required_argument, NULL, 'i'},
+        {"cmdline", required_argument, NULL, 'p'},  {"ram", required_argument, NULL, 'm'},
+        {"cpus", required_argument, NULL, 'c'},     {"gic", required_argument, NULL, 'g'},
+        {"dump-dtb", required_argument, NULL, 'D'}, {"timeout", required_argument, NULL, 't'},
+        {"trace", no_argument, NULL, 'T'},          {"disk", required_argument, NULL, 'd'},
+        {"sandbox", no_argument, NULL, 'S'},        {"console", required_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     *opt = (struct options){.cmdline = DEFAULT_CMDLINE, .ram_size = RAM_DEFAULT_SIZE, .cpus = 1};
     int c;
@@ -200,6 +206,16 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case 'S':
             opt->sandbox = true;
             break;
+        case 'C':
+            if (strcmp(optarg, "pl011") == 0)
+                opt->console = INPUT_PL011;
+            else if (strcmp(optarg, "virtio") == 0)
+                opt->console = INPUT_VIRTIO;
+            else {
+                fprintf(stderr, "god: --console %s: pl011 or virtio\n", optarg);
+                exit(EXIT_USAGE);
+            }
+            break;
         case 't':
             opt->timeout = parse_number("--timeout", optarg, 1u << 30);
             break;
@@ -233,62 +249,43 @@ static void parse_options(int argc, char **argv, struct options *opt)
     }
 }
 
-/* The PL011 only talks: early boot messages, before hvc0 exists. */
+/* The PL011: early boot messages before hvc0 exists, or the whole console (ttyAMA0). */
 static void uart_tx(void *ctx, uint8_t byte)
 {
     (void)ctx;
     console_write(&byte, 1);
 }
 
-/*
- * The virtio console talks and listens. Input waits for the guest to post
- * receive buffers; the device tells us when it did (rx_ready, called with the
- * device's lock held, so all it may do is wake the input thread).
- */
-struct hvc {
-    struct virtio_console dev;
-    pthread_mutex_t lock;
-    pthread_cond_t ready;
-    bool buffers_posted;
-};
+static size_t uart_receive(void *uart, const uint8_t *buf, size_t len)
+{
+    return pl011_receive(uart, buf, len);
+}
 
+/* The virtio console talks, and listens: see the console's wiring in main(). */
 static void hvc_tx(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
     console_write(buf, len);
 }
 
-static void hvc_rx_ready(void *ctx)
+static size_t hvc_receive(void *hvc, const uint8_t *buf, size_t len)
 {
-    struct hvc *hvc = ctx;
-    pthread_mutex_lock(&hvc->lock);
-    hvc->buffers_posted = true;
-    pthread_cond_broadcast(&hvc->ready);
-    pthread_mutex_unlock(&hvc->lock);
+    return virtio_console_receive(hvc, buf, len);
 }
 
-static size_t hvc_receive(void *ctx, const uint8_t *buf, size_t len)
+/*
+ * Typing goes to one device: the one the guest's /dev/console is. Unless
+ * told, follow the command line: hvc0 is the virtio console; ttyAMA0, or no
+ * console= (then Linux takes the device tree's stdout-path, the PL011), or
+ * anything else is the PL011.
+ */
+static bool input_to_virtio(const struct options *opt)
 {
-    struct hvc *hvc = ctx;
-    pthread_mutex_lock(&hvc->lock);
-    hvc->buffers_posted = false;
-    pthread_mutex_unlock(&hvc->lock);
-    return virtio_console_receive(&hvc->dev, buf, len);
-}
-
-static void hvc_wait_room(void *ctx, int timeout_ms)
-{
-    struct hvc *hvc = ctx;
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_nsec += (long)timeout_ms * 1000000L;
-    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-    deadline.tv_nsec %= 1000000000L;
-    pthread_mutex_lock(&hvc->lock);
-    while (!hvc->buffers_posted)
-        if (pthread_cond_timedwait(&hvc->ready, &hvc->lock, &deadline) != 0)
-            break;
-    pthread_mutex_unlock(&hvc->lock);
+    if (opt->console != INPUT_FROM_CMDLINE)
+        return opt->console == INPUT_VIRTIO;
+    size_t len;
+    const char *name = console_cmdline_console(opt->cmdline, &len);
+    return name && len >= 3 && strncmp(name, "hvc", 3) == 0;
 }
 
 /* Virtio device n: its window and its interrupt line into the GIC. */
@@ -427,12 +424,14 @@ int main(int argc, char **argv)
         die("placing the PL011 on the MMIO bus", ret);
 
     /* New: virtio #0 is the console, each disk takes the next window and SPI. */
-    static struct hvc hvc = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
-    struct virtio_console_host hvc_host = {.tx = hvc_tx, .rx_ready = hvc_rx_ready, .ctx = &hvc};
-    if ((ret = virtio_console_init(&hvc.dev, &hvc_host, &mem, virtio_base(0),
-                                   virtio_irq(&gic, 0))) < 0)
+    /* When the guest posts receive buffers, the console hands over what was typed. */
+    static struct console console;
+    static struct virtio_console hvc;
+    struct virtio_console_host hvc_host = {
+        .tx = hvc_tx, .rx_ready = console_input_room, .ctx = &console};
+    if ((ret = virtio_console_init(&hvc, &hvc_host, &mem, virtio_base(0), virtio_irq(&gic, 0))) < 0)
         die("virtio console", ret);
-    struct virtio_mmio *virtio_devs[1 + MAX_DISKS] = {&hvc.dev.transport};
+    struct virtio_mmio *virtio_devs[1 + MAX_DISKS] = {&hvc.transport};
     for (unsigned i = 0; i < opt.nr_disks; i++) {
         struct disk *d = &opt.disks[i];
         d->fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -490,10 +489,12 @@ int main(int argc, char **argv)
         die("setting up vCPU threads", ret);
     if ((ret = stop_signals_start(&control)) < 0)
         die("setting up signal handling", ret);
-    struct console console;
-    struct console_sink sink = {.receive = hvc_receive, .wait_room = hvc_wait_room, .ctx = &hvc};
-    if ((ret = console_init(&console, &sink, quit_from_console, &control)) < 0)
+    struct console_sink sink = {.receive = uart_receive, .ctx = &uart};
+    if (input_to_virtio(&opt))
+        sink = (struct console_sink){.receive = hvc_receive, .ctx = &hvc};
+    if ((ret = console_init(&console, STDIN_FILENO, &sink, quit_from_console, &control)) < 0)
         die("setting up the console", ret);
+    pl011_set_rx_room_notify(&uart, console_input_room, &console);
 
     /*
      * The virtio workers (each device's doorbell, an ioeventfd, and its
@@ -536,7 +537,7 @@ int main(int argc, char **argv)
         virtio_blk_destroy(&opt.disks[i].blk);
         close(opt.disks[i].fd);
     }
-    virtio_console_destroy(&hvc.dev);
+    virtio_console_destroy(&hvc);
 
     fprintf(stderr, "\r\ngod: stopped: %s\r\n", vm_stop_reason_name(why));
     if (opt.trace)
