@@ -337,7 +337,7 @@ int main(int argc, char **argv)
         die("initialising the vGIC", ret);
 
     /* 6. Go. Signals stop the VM cleanly; the console makes this terminal the guest's. */
-    struct vm_control control;
+    static struct vm_control control; /* static: the signal thread outlives main() */
     if ((ret = vm_control_init(&control)) < 0)
         die("setting up vCPU threads", ret);
     if ((ret = stop_signals_start(&control)) < 0)
@@ -357,10 +357,13 @@ int main(int argc, char **argv)
         loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control};
         if (opt.trace)
             loops[i].trace = stderr;
-        if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0 ||
-            (ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
-            die("starting a vCPU thread", ret);
+        if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0)
+            die("registering a vCPU", ret);
     }
+    /* All registered before any starts: a stop from now on finds every vCPU. */
+    for (unsigned i = 0; i < opt.cpus; i++)
+        if ((ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
+            die("starting a vCPU thread", ret);
     if ((ret = console_start(&console)) < 0)
         die("starting the console", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);
