@@ -279,6 +279,9 @@ int main(int argc, char **argv)
         die("allocating guest RAM", ret);
     if ((ret = kvm_set_memory(vm, 0, &mem)) < 0)
         die("KVM_SET_USER_MEMORY_REGION", ret);
+    /* Device accesses KVM cannot decode come to the run loop (chapter 4). */
+    if ((ret = kvm_enable_cap(vm, KVM_CAP_ARM_NISV_TO_USER)) < 0)
+        die("KVM_ENABLE_CAP(ARM_NISV_TO_USER)", ret);
     struct arm64_boot_layout layout;
     load_kernel(&mem, opt.kernel, &layout);
     if (opt.initrd)
@@ -354,7 +357,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "god: in-kernel %s\r\n", gic_version_name(gic.version));
     static struct run_loop loops[VM_MAX_VCPUS];
     for (unsigned i = 0; i < opt.cpus; i++) {
-        loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control};
+        loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control, .mem = &mem};
         if (opt.trace)
             loops[i].trace = stderr;
         if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0)
