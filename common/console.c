@@ -128,8 +128,8 @@ static void backlog_flush(struct console *con)
 }
 
 /*
- * Read what is waiting on the input and decode it. Returns false when the
- * input thread should end: Ctrl-A x, or end of input (*eof set).
+ * Read what is waiting on the input and decode it. Returns false after
+ * Ctrl-A x (the input thread ends); sets *eof at the end of the input.
  */
 static bool read_input(struct console *con, bool *eof)
 {
