@@ -59,7 +59,7 @@ static void die_of(int sig)
 {
     console_restore_terminal();
     say("killed by signal ", strsignal(sig), "");
-    signal(sig, SIG_DFL);
+    /* Its action is still the default (we only ever blocked it): death. */
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, sig);

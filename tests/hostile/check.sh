@@ -76,7 +76,9 @@ result $? "no sanitizer report or vCPU failure on stderr" "$(grep -m1 -E "$bad" 
 # A load pair from MMIO has no syndrome KVM can decode (KVM_EXIT_ARM_NISV):
 # god must say so with the address, and the guest must get a synchronous
 # external abort (ESR_EL1 EC 0x25, DFSC 0x10: ...96000010), then run on.
-timeout 120 "$god" boot --kernel hostile.bin --ram 64M --cmdline ldp </dev/null >ldp.out 2>ldp.err
+# Under --sandbox too: the injection (KVM_SET_VCPU_EVENTS) must be allowed.
+timeout 120 "$god" boot --kernel hostile.bin --ram 64M --cmdline ldp --sandbox </dev/null \
+    >ldp.out 2>ldp.err
 rc=$?
 [ "$rc" -eq 0 ] && grep -q '^god: vCPU 0: .* reading 0xa000000 .*cannot emulate' ldp.err &&
     grep -q 'hostile: ldp took an exception, ESR .*96000010' ldp.out
