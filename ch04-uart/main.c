@@ -145,6 +145,13 @@ int main(int argc, char **argv)
         die("allocating guest RAM", ret);
     if ((ret = kvm_set_memory(vm, 0, &mem)) < 0)
         die("KVM_SET_USER_MEMORY_REGION", ret);
+    /*
+     * New: a device access KVM cannot decode (LDP/STP, an atomic, a
+     * writeback load...) comes to us as KVM_EXIT_ARM_NISV instead of failing
+     * KVM_RUN: the run loop names it and gives the guest an external abort.
+     */
+    if ((ret = kvm_enable_cap(vm, KVM_CAP_ARM_NISV_TO_USER)) < 0)
+        die("KVM_ENABLE_CAP(ARM_NISV_TO_USER)", ret);
     uint64_t len;
     if ((ret = guest_mem_load_file(&mem, RAM_BASE, opt.guest, &len)) < 0) {
         fprintf(stderr, "god: loading %s: %s\n", opt.guest,
@@ -176,7 +183,7 @@ int main(int argc, char **argv)
     struct vm_control control;
     if ((ret = vm_control_init(&control)) < 0 || (ret = vm_control_add_vcpu(&control, &vcpu)) < 0)
         die("setting up the vCPU thread", ret);
-    struct run_loop loop = {.vcpu = &vcpu, .bus = &bus, .vm = &control};
+    struct run_loop loop = {.vcpu = &vcpu, .bus = &bus, .vm = &control, .mem = &mem};
     if (opt.trace)
         loop.trace = stderr;
     if ((ret = vm_control_start(&control, 0, run_loop_thread, &loop)) < 0)

@@ -209,6 +209,9 @@ int main(int argc, char **argv)
         die("allocating guest RAM", ret);
     if ((ret = kvm_set_memory(vm, 0, &mem)) < 0)
         die("KVM_SET_USER_MEMORY_REGION", ret);
+    /* Device accesses KVM cannot decode come to the run loop (chapter 4). */
+    if ((ret = kvm_enable_cap(vm, KVM_CAP_ARM_NISV_TO_USER)) < 0)
+        die("KVM_ENABLE_CAP(ARM_NISV_TO_USER)", ret);
     uint64_t len;
     if ((ret = guest_mem_load_file(&mem, RAM_BASE, opt.guest, &len)) < 0) {
         fprintf(stderr, "god: loading %s: %s\n", opt.guest,
@@ -265,7 +268,7 @@ int main(int argc, char **argv)
     struct vm_control control;
     if ((ret = vm_control_init(&control)) < 0 || (ret = vm_control_add_vcpu(&control, &vcpu)) < 0)
         die("setting up the vCPU thread", ret);
-    struct run_loop loop = {.vcpu = &vcpu, .bus = &bus, .vm = &control};
+    struct run_loop loop = {.vcpu = &vcpu, .bus = &bus, .vm = &control, .mem = &mem};
     if (opt.trace)
         loop.trace = stderr;
     if ((ret = vm_control_start(&control, 0, run_loop_thread, &loop)) < 0)

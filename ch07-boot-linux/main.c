@@ -189,11 +189,6 @@ static size_t uart_receive(void *uart, const uint8_t *buf, size_t len)
     return pl011_receive(uart, buf, len);
 }
 
-static void uart_wait_room(void *uart, int timeout_ms)
-{
-    pl011_wait_rx_room(uart, timeout_ms);
-}
-
 static void quit_from_console(void *vm)
 {
     vm_stop(vm, VM_STOP_USER);
@@ -284,6 +279,9 @@ int main(int argc, char **argv)
         die("allocating guest RAM", ret);
     if ((ret = kvm_set_memory(vm, 0, &mem)) < 0)
         die("KVM_SET_USER_MEMORY_REGION", ret);
+    /* Device accesses KVM cannot decode come to the run loop (chapter 4). */
+    if ((ret = kvm_enable_cap(vm, KVM_CAP_ARM_NISV_TO_USER)) < 0)
+        die("KVM_ENABLE_CAP(ARM_NISV_TO_USER)", ret);
     struct arm64_boot_layout layout;
     load_kernel(&mem, opt.kernel, &layout);
     if (opt.initrd)
@@ -342,28 +340,33 @@ int main(int argc, char **argv)
         die("initialising the vGIC", ret);
 
     /* 6. Go. Signals stop the VM cleanly; the console makes this terminal the guest's. */
-    struct vm_control control;
+    static struct vm_control control; /* static: the signal thread outlives main() */
     if ((ret = vm_control_init(&control)) < 0)
         die("setting up vCPU threads", ret);
     if ((ret = stop_signals_start(&control)) < 0)
         die("setting up signal handling", ret);
     struct console console;
-    struct console_sink sink = {.receive = uart_receive, .wait_room = uart_wait_room, .ctx = &uart};
-    if ((ret = console_init(&console, &sink, quit_from_console, &control)) < 0)
+    struct console_sink sink = {.receive = uart_receive, .ctx = &uart};
+    if ((ret = console_init(&console, STDIN_FILENO, &sink, quit_from_console, &control)) < 0)
         die("setting up the console", ret);
+    /* Input the guest has not read yet waits in the console; the UART says when it has room. */
+    pl011_set_rx_room_notify(&uart, console_input_room, &console);
 
     /* One thread per vCPU, the console's input thread, and we wait. */
     /* Which GIC the device tree describes (the guest's GIC driver must match). */
     fprintf(stderr, "god: in-kernel %s\r\n", gic_version_name(gic.version));
     static struct run_loop loops[VM_MAX_VCPUS];
     for (unsigned i = 0; i < opt.cpus; i++) {
-        loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control};
+        loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control, .mem = &mem};
         if (opt.trace)
             loops[i].trace = stderr;
-        if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0 ||
-            (ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
-            die("starting a vCPU thread", ret);
+        if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0)
+            die("registering a vCPU", ret);
     }
+    /* All registered before any starts: a stop from now on finds every vCPU. */
+    for (unsigned i = 0; i < opt.cpus; i++)
+        if ((ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
+            die("starting a vCPU thread", ret);
     if ((ret = console_start(&console)) < 0)
         die("starting the console", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);

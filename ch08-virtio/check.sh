@@ -5,7 +5,9 @@
 # check known.txt is what the host put there
 # (its checksum is in known.sha256 next to us), write new.bin with fresh
 # random content and its checksum, sync, unmount, power off. check-host.sh
-# verify then reads new.bin back out of the image on the other side.
+# verify then reads new.bin back out of the image on the other side. Then:
+# a read-only disk and SIGTERM, and Debian's kernel with its console on the
+# PL011 (console=ttyAMA0), which must get our typing.
 # Then the network card: --net user (passt) with DHCP, a download from the
 # host and a forwarded port; --net tap with ping and 16 MiB each way.
 fail() {
@@ -16,6 +18,16 @@ fail() {
 }
 
 uptime_cs() { tr -d . </proc/uptime | cut -d' ' -f1; }
+
+wait_for() {
+    end=$(($(uptime_cs) + $2 * 100))
+    while [ "$(uptime_cs)" -lt "$end" ]; do
+        grep -qF -- "$1" out.txt && return 0
+        kill -0 "$pid" 2>/dev/null || { sleep 1; grep -qF -- "$1" out.txt && return 0; return 1; }
+        sleep 0.2
+    done
+    return 1
+}
 
 # BusyBox here has no pgrep.
 passt_running() {
@@ -98,6 +110,46 @@ exec 3>&-
 grep -q "stopped: a signal stopped it" out.txt || fail "SIGTERM: no clean stop"
 echo "SIGTERM stopped the VM cleanly (exit status 143)"
 
+# Debian's stock kernel has the virtio console only as a module, so its shell
+# is on the PL011 (console=ttyAMA0): typed input must go there, as the
+# command line's console= says, and `poweroff` must reach the shell.
+rm -f in out.txt
+mkfifo in
+./god boot --kernel debian-Image --initrd initramfs.cpio.gz --cpus 2 \
+    --cmdline "console=ttyAMA0 quiet" --timeout 1200 <in >out.txt 2>&1 &
+pid=$!
+exec 3>in
+wait_for "guest:" 900 || fail "Debian's kernel: no shell prompt on ttyAMA0"
+say 'echo MARK-$((6*7))'
+wait_for "MARK-42" 120 || fail "Debian's kernel, console=ttyAMA0: typed input did not reach the shell"
+say 'poweroff'
+wait "$pid"
+rc=$?
+exec 3>&-
+[ "$rc" -eq 0 ] || fail "Debian's kernel, console=ttyAMA0: god exited $rc after poweroff, want 0"
+echo "Debian's kernel with console=ttyAMA0: input reached the PL011 shell, powered off"
+
+# Ctrl-A x works whatever the guest does with its input. Sent to the virtio
+# console (--console virtio), which Debian's kernel has no driver for, typing
+# is never taken: the `poweroff` must not reach the shell, and the escape
+# after it must still end god with status 5.
+rm -f in out.txt
+mkfifo in
+./god boot --kernel debian-Image --initrd initramfs.cpio.gz --console virtio \
+    --cmdline "console=ttyAMA0 quiet" --timeout 600 <in >out.txt 2>&1 &
+pid=$!
+exec 3>in
+say 'poweroff'
+sleep 2
+printf '\001x' >&3
+end=$(($(uptime_cs) + 3000))
+while kill -0 "$pid" 2>/dev/null && [ "$(uptime_cs)" -lt "$end" ]; do sleep 0.2; done
+kill -0 "$pid" 2>/dev/null && fail "Ctrl-A x with input nobody takes: god still running 30 s later"
+wait "$pid"
+rc=$?
+exec 3>&-
+[ "$rc" -eq 5 ] || fail "Ctrl-A x with input nobody takes: god exited $rc, want 5"
+echo "Ctrl-A x quit god while its typing waited for a virtio console with no driver (exit status 5)"
 # --- the network -------------------------------------------------------------
 # passt (--net user) hands the guest a copy of this host's address and
 # default route by DHCP, so it needs a default route. A real machine has

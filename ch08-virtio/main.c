@@ -17,6 +17,8 @@
  *   - a network card, --net user (passt) or --net tap (common/virtio_net.c,
  *     common/net_backend.c): Ethernet frames through an fd
  *   - --sandbox: a seccomp filter, the last line of defence (common/sandbox.c)
+ *   - typed input goes to the console the guest reads: hvc0 or the PL011
+ *     (ttyAMA0), as the command line's console= says, or --console
  *
  * Exit status: 0 the guest powered off; 1 an error or a vCPU failure;
  * 2 bad usage; 3 --timeout ran out; 4 the guest asked for a reset (we do
@@ -82,6 +84,13 @@ struct disk {
     struct virtio_blk blk;
 };
 
+/* Which device the terminal's input goes to. */
+enum input_console {
+    INPUT_FROM_CMDLINE,
+    INPUT_PL011,
+    INPUT_VIRTIO
+};
+
 /* --net user[,...] or --net tap[=NAME][,...] */
 struct net_options {
     enum {
@@ -98,6 +107,7 @@ struct net_options {
 
 struct options {
     const char *kernel, *initrd, *cmdline, *dump_dtb;
+    enum input_console console;
     struct disk disks[MAX_DISKS];
     unsigned nr_disks;
     struct net_options net;
@@ -126,6 +136,8 @@ static void usage(FILE *out)
             "                        privileges; hostfwd forwards a host port (tcp or udp)\n"
             "      --net tap[=NAME][,mac=MAC]\n"
             "                        a virtio-net card on tap device NAME (default: a new one)\n"
+            "      --console DEV     where typing goes: pl011 or virtio (default: the device\n"
+            "                        of the command line's last console=, hvc0 = virtio)\n"
             "      --dump-dtb FILE   also write the generated device tree to FILE\n"
             "  -t, --timeout SEC     stop the guest after SEC seconds (default 0 = never)\n"
             "  -T, --trace           print every exit, decoded, and a summary at the end\n"
@@ -226,7 +238,6 @@ static void parse_net(struct net_options *net, char *arg)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    /* clang-format off */
     static const struct option longopts[] = {
         {"kernel", required_argument, NULL, 'k'},
         {"initrd", required_argument, NULL, 'i'},
@@ -238,12 +249,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
         {"timeout", required_argument, NULL, 't'},
         {"trace", no_argument, NULL, 'T'},
         {"disk", required_argument, NULL, 'd'},
-        {"net", required_argument, NULL, 'n'},
         {"sandbox", no_argument, NULL, 'S'},
+        {"console", required_argument, NULL, 'C'},
+        {"net", required_argument, NULL, 'n'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    /* clang-format on */
     *opt = (struct options){.cmdline = DEFAULT_CMDLINE, .ram_size = RAM_DEFAULT_SIZE, .cpus = 1};
     int c;
 
@@ -291,6 +302,16 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case 'S':
             opt->sandbox = true;
             break;
+        case 'C':
+            if (strcmp(optarg, "pl011") == 0)
+                opt->console = INPUT_PL011;
+            else if (strcmp(optarg, "virtio") == 0)
+                opt->console = INPUT_VIRTIO;
+            else {
+                fprintf(stderr, "god: --console %s: pl011 or virtio\n", optarg);
+                exit(EXIT_USAGE);
+            }
+            break;
         case 't':
             opt->timeout = parse_number("--timeout", optarg, 1u << 30);
             break;
@@ -324,62 +345,43 @@ static void parse_options(int argc, char **argv, struct options *opt)
     }
 }
 
-/* The PL011 only talks: early boot messages, before hvc0 exists. */
+/* The PL011: early boot messages before hvc0 exists, or the whole console (ttyAMA0). */
 static void uart_tx(void *ctx, uint8_t byte)
 {
     (void)ctx;
     console_write(&byte, 1);
 }
 
-/*
- * The virtio console talks and listens. Input waits for the guest to post
- * receive buffers; the device tells us when it did (rx_ready, called with the
- * device's lock held, so all it may do is wake the input thread).
- */
-struct hvc {
-    struct virtio_console dev;
-    pthread_mutex_t lock;
-    pthread_cond_t ready;
-    bool buffers_posted;
-};
+static size_t uart_receive(void *uart, const uint8_t *buf, size_t len)
+{
+    return pl011_receive(uart, buf, len);
+}
 
+/* The virtio console talks, and listens: see the console's wiring in main(). */
 static void hvc_tx(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
     console_write(buf, len);
 }
 
-static void hvc_rx_ready(void *ctx)
+static size_t hvc_receive(void *hvc, const uint8_t *buf, size_t len)
 {
-    struct hvc *hvc = ctx;
-    pthread_mutex_lock(&hvc->lock);
-    hvc->buffers_posted = true;
-    pthread_cond_broadcast(&hvc->ready);
-    pthread_mutex_unlock(&hvc->lock);
+    return virtio_console_receive(hvc, buf, len);
 }
 
-static size_t hvc_receive(void *ctx, const uint8_t *buf, size_t len)
+/*
+ * Typing goes to one device: the one the guest's /dev/console is. Unless
+ * told, follow the command line: hvc0 is the virtio console; ttyAMA0, or no
+ * console= (then Linux takes the device tree's stdout-path, the PL011), or
+ * anything else is the PL011.
+ */
+static bool input_to_virtio(const struct options *opt)
 {
-    struct hvc *hvc = ctx;
-    pthread_mutex_lock(&hvc->lock);
-    hvc->buffers_posted = false;
-    pthread_mutex_unlock(&hvc->lock);
-    return virtio_console_receive(&hvc->dev, buf, len);
-}
-
-static void hvc_wait_room(void *ctx, int timeout_ms)
-{
-    struct hvc *hvc = ctx;
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_nsec += (long)timeout_ms * 1000000L;
-    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-    deadline.tv_nsec %= 1000000000L;
-    pthread_mutex_lock(&hvc->lock);
-    while (!hvc->buffers_posted)
-        if (pthread_cond_timedwait(&hvc->ready, &hvc->lock, &deadline) != 0)
-            break;
-    pthread_mutex_unlock(&hvc->lock);
+    if (opt->console != INPUT_FROM_CMDLINE)
+        return opt->console == INPUT_VIRTIO;
+    size_t len;
+    const char *name = console_cmdline_console(opt->cmdline, &len);
+    return name && len >= 3 && strncmp(name, "hvc", 3) == 0;
 }
 
 /* Virtio device n: its window and its interrupt line into the GIC. */
@@ -435,7 +437,7 @@ static void load_device_tree(struct guest_mem *mem, const struct options *opt,
                              const uint64_t *mpidrs, enum gic_version gic,
                              struct arm64_boot_layout *layout)
 {
-    /* The PL011, then virtio #0 (the console), one virtio window per disk, the network. */
+    /* The PL011, then virtio #0 (the console) and one virtio window per disk. */
     struct devicetree_device devices[3 + MAX_DISKS] = {devicetree_pl011()};
     unsigned nr_virtio = 1 + opt->nr_disks + (opt->net.mode != NET_NONE);
     for (unsigned i = 0; i < nr_virtio; i++)
@@ -530,6 +532,9 @@ int main(int argc, char **argv)
         die("allocating guest RAM", ret);
     if ((ret = kvm_set_memory(vm, 0, &mem)) < 0)
         die("KVM_SET_USER_MEMORY_REGION", ret);
+    /* Device accesses KVM cannot decode come to the run loop (chapter 4). */
+    if ((ret = kvm_enable_cap(vm, KVM_CAP_ARM_NISV_TO_USER)) < 0)
+        die("KVM_ENABLE_CAP(ARM_NISV_TO_USER)", ret);
     struct arm64_boot_layout layout;
     load_kernel(&mem, opt.kernel, &layout);
     if (opt.initrd)
@@ -561,12 +566,14 @@ int main(int argc, char **argv)
         die("placing the PL011 on the MMIO bus", ret);
 
     /* New: virtio #0 is the console, each disk takes the next window and SPI. */
-    static struct hvc hvc = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER};
-    struct virtio_console_host hvc_host = {.tx = hvc_tx, .rx_ready = hvc_rx_ready, .ctx = &hvc};
-    if ((ret = virtio_console_init(&hvc.dev, &hvc_host, &mem, virtio_base(0),
-                                   virtio_irq(&gic, 0))) < 0)
+    /* When the guest posts receive buffers, the console hands over what was typed. */
+    static struct console console;
+    static struct virtio_console hvc;
+    struct virtio_console_host hvc_host = {
+        .tx = hvc_tx, .rx_ready = console_input_room, .ctx = &console};
+    if ((ret = virtio_console_init(&hvc, &hvc_host, &mem, virtio_base(0), virtio_irq(&gic, 0))) < 0)
         die("virtio console", ret);
-    struct virtio_mmio *virtio_devs[2 + MAX_DISKS] = {&hvc.dev.transport};
+    struct virtio_mmio *virtio_devs[2 + MAX_DISKS] = {&hvc.transport};
     for (unsigned i = 0; i < opt.nr_disks; i++) {
         struct disk *d = &opt.disks[i];
         d->fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -630,15 +637,17 @@ int main(int argc, char **argv)
         die("initialising the vGIC", ret);
 
     /* 6. Go. Signals stop the VM cleanly; the console makes this terminal the guest's. */
-    struct vm_control control;
+    static struct vm_control control; /* static: the signal thread outlives main() */
     if ((ret = vm_control_init(&control)) < 0)
         die("setting up vCPU threads", ret);
     if ((ret = stop_signals_start(&control)) < 0)
         die("setting up signal handling", ret);
-    struct console console;
-    struct console_sink sink = {.receive = hvc_receive, .wait_room = hvc_wait_room, .ctx = &hvc};
-    if ((ret = console_init(&console, &sink, quit_from_console, &control)) < 0)
+    struct console_sink sink = {.receive = uart_receive, .ctx = &uart};
+    if (input_to_virtio(&opt))
+        sink = (struct console_sink){.receive = hvc_receive, .ctx = &hvc};
+    if ((ret = console_init(&console, STDIN_FILENO, &sink, quit_from_console, &control)) < 0)
         die("setting up the console", ret);
+    pl011_set_rx_room_notify(&uart, console_input_room, &console);
 
     /*
      * The virtio workers (each device's doorbell, an ioeventfd, and its
@@ -661,13 +670,16 @@ int main(int argc, char **argv)
     fprintf(stderr, "god: in-kernel %s\r\n", gic_version_name(gic.version));
     static struct run_loop loops[VM_MAX_VCPUS];
     for (unsigned i = 0; i < opt.cpus; i++) {
-        loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control};
+        loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control, .mem = &mem};
         if (opt.trace)
             loops[i].trace = stderr;
-        if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0 ||
-            (ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
-            die("starting a vCPU thread", ret);
+        if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0)
+            die("registering a vCPU", ret);
     }
+    /* All registered before any starts: a stop from now on finds every vCPU. */
+    for (unsigned i = 0; i < opt.cpus; i++)
+        if ((ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
+            die("starting a vCPU thread", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);
     console_stop(&console);
 
@@ -688,7 +700,7 @@ int main(int argc, char **argv)
         virtio_blk_destroy(&opt.disks[i].blk);
         close(opt.disks[i].fd);
     }
-    virtio_console_destroy(&hvc.dev);
+    virtio_console_destroy(&hvc);
 
     fprintf(stderr, "\r\ngod: stopped: %s\r\n", vm_stop_reason_name(why));
     if (opt.trace)

@@ -30,6 +30,12 @@ int kvm_check_extension(int fd, long capability)
     return check(ioctl(fd, KVM_CHECK_EXTENSION, capability));
 }
 
+int kvm_enable_cap(int vm_fd, uint32_t capability)
+{
+    struct kvm_enable_cap cap = {.cap = capability};
+    return check(ioctl(vm_fd, KVM_ENABLE_CAP, &cap));
+}
+
 int kvm_create_vm(int kvm_fd, unsigned ipa_bits)
 {
     return check(ioctl(kvm_fd, KVM_CREATE_VM, (unsigned long)KVM_VM_TYPE_ARM_IPA_SIZE(ipa_bits)));

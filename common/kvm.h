@@ -40,6 +40,12 @@ int kvm_check_extension(int fd, long capability);
  */
 int kvm_create_vm(int kvm_fd, unsigned ipa_bits);
 
+/*
+ * KVM_ENABLE_CAP on a VM, for a capability that takes no arguments, e.g.
+ * KVM_CAP_ARM_NISV_TO_USER. Returns 0 or -errno (-EINVAL: not supported).
+ */
+int kvm_enable_cap(int vm_fd, uint32_t capability);
+
 /* Register guest RAM as memory slot `slot`: the guest sees mem->host at mem->gpa_base. */
 int kvm_set_memory(int vm_fd, uint32_t slot, const struct guest_mem *mem);
 

@@ -139,6 +139,14 @@ static void update_rx_status(struct pl011 *uart)
     uart->rx_at_trigger = at_trigger;
 }
 
+/* Whoever feeds the FIFO may go on: waiters in pl011_wait_rx_room() and the room notifier. */
+static void rx_room_changed(struct pl011 *uart)
+{
+    pthread_cond_broadcast(&uart->rx_room);
+    if (uart->rx_room_notify)
+        uart->rx_room_notify(uart->rx_room_ctx);
+}
+
 static uint8_t rx_pop(struct pl011 *uart)
 {
     if (uart->rx_count == 0)
@@ -148,7 +156,7 @@ static uint8_t rx_pop(struct pl011 *uart)
     uart->rx_head = (uart->rx_head + 1) % PL011_FIFO_DEPTH;
     uart->rx_count--;
     update_rx_status(uart);
-    pthread_cond_broadcast(&uart->rx_room);
+    rx_room_changed(uart);
     return byte;
 }
 
@@ -332,7 +340,7 @@ static void pl011_mmio_write(void *opaque, uint64_t offset, unsigned width, uint
          */
         uart->lcr_h = (uint8_t)value;
         update_rx_status(uart);
-        pthread_cond_broadcast(&uart->rx_room);
+        rx_room_changed(uart);
         break;
     case PL011_CR:
         uart->cr = (uint16_t)value;
@@ -448,6 +456,14 @@ size_t pl011_receive(struct pl011 *uart, const uint8_t *buf, size_t len)
     }
     pthread_mutex_unlock(&uart->lock);
     return n;
+}
+
+void pl011_set_rx_room_notify(struct pl011 *uart, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&uart->lock);
+    uart->rx_room_notify = fn;
+    uart->rx_room_ctx = ctx;
+    pthread_mutex_unlock(&uart->lock);
 }
 
 size_t pl011_rx_room(struct pl011 *uart)

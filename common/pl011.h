@@ -97,7 +97,9 @@ struct pl011_output {
 
 struct pl011 {
     pthread_mutex_t lock;
-    pthread_cond_t rx_room; /* signalled when the guest makes room in the RX FIFO */
+    pthread_cond_t rx_room;            /* signalled when the guest makes room in the RX FIFO */
+    void (*rx_room_notify)(void *ctx); /* called then too: pl011_set_rx_room_notify() */
+    void *rx_room_ctx;
 
     struct pl011_output out;
     struct irq_line irq;
@@ -144,6 +146,14 @@ struct mmio_region pl011_region(struct pl011 *uart);
  * pl011_wait_rx_room().
  */
 size_t pl011_receive(struct pl011 *uart, const uint8_t *buf, size_t len);
+
+/*
+ * Also call fn(ctx) whenever the receive FIFO may have gained room (the
+ * guest read UARTDR, or changed the FIFO depth), for an input thread that
+ * never waits (console_input_room()). fn runs on a vCPU thread with the
+ * UART's lock held: it must not block or call back into this UART.
+ */
+void pl011_set_rx_room_notify(struct pl011 *uart, void (*fn)(void *ctx), void *ctx);
 
 /* Has the guest unmasked a receive interrupt (UARTIMSC RXIM or RTIM)? */
 bool pl011_rx_irq_enabled(struct pl011 *uart);

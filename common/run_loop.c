@@ -6,6 +6,11 @@
 #include <errno.h>
 #include <string.h>
 
+/* Data Abort ISS bits that KVM_EXIT_ARM_NISV passes on (Arm ARM, ESR_ELx, ISS for a Data Abort). */
+#define ESR_ISS_CM  (1u << 8) /* cache maintenance (DC/IC), not a load or store */
+#define ESR_ISS_WNR (1u << 6) /* write, not read */
+
+#include "arm64_insn.h"
 #include "kvm.h"
 #include "log.h"
 
@@ -46,6 +51,62 @@ static void handle_mmio(struct run_loop *loop)
         trace_mmio(loop);
 }
 
+/*
+ * The instruction at the guest's PC, when we can find it: with the guest's
+ * MMU off (SCTLR_EL1.M = 0) its PC is a guest physical address. With the
+ * MMU on we would have to walk the guest's page tables: we do not.
+ */
+static const char *faulting_insn_class(struct run_loop *loop, uint64_t pc)
+{
+    uint64_t sctlr;
+    const uint32_t *insn;
+
+    if (!loop->mem || vcpu_get_reg(loop->vcpu, ARM64_SYS_REG(3, 0, 1, 0, 0), &sctlr) < 0 ||
+        (sctlr & 1) || !(insn = guest_mem_ptr(loop->mem, pc, sizeof(*insn))))
+        return NULL;
+    return arm64_insn_access_class(*insn);
+}
+
+/*
+ * KVM_EXIT_ARM_NISV: a data abort on an address with no RAM behind it, from
+ * an instruction the CPU did not describe (ISV = 0), so KVM cannot emulate
+ * it. Only the direction and cache-maintenance bits of the syndrome and the
+ * address come with it. A real bus would answer an access it cannot serve
+ * with an error, so the guest gets a synchronous external abort (KVM leaves
+ * its PC on the instruction); Linux then kills the offending process, or
+ * panics if it was the kernel. Returns true to keep running.
+ */
+static bool handle_nisv(struct run_loop *loop)
+{
+    static unsigned warnings;
+    struct kvm_run *run = loop->vcpu->run;
+    uint64_t iss = run->arm_nisv.esr_iss, ipa = run->arm_nisv.fault_ipa, pc = 0;
+    const struct mmio_region *region = mmio_bus_find(loop->bus, ipa);
+
+    vcpu_get_reg(loop->vcpu, VCPU_CORE_REG(regs.pc), &pc);
+    const char *what = faulting_insn_class(loop, pc);
+    log_warn_limited(&warnings,
+                     "vCPU %u: PC %#llx: %s %s %#llx (%s), which KVM cannot emulate (no "
+                     "instruction syndrome): the guest gets an external abort",
+                     loop->vcpu->index, (unsigned long long)pc,
+                     what ? what
+                          : "an access with no syndrome (pair, exclusive, atomic, "
+                            "writeback or SIMD&FP)",
+                     iss & ESR_ISS_CM    ? "doing cache maintenance at"
+                     : iss & ESR_ISS_WNR ? "writing"
+                                         : "reading",
+                     (unsigned long long)ipa, region ? region->name : "no device there");
+
+    int ret = vcpu_inject_external_abort(loop->vcpu);
+    if (ret == 0)
+        return true;
+    fprintf(stderr, "god: vCPU %u: cannot give the guest an external abort: %s\n",
+            loop->vcpu->index, strerror(-ret));
+    vcpu_dump_regs(loop->vcpu, stderr);
+    vm_stop(loop->vm, VM_STOP_ERROR);
+    return false;
+}
+
 /* Returns true to keep running. */
 static bool handle_exit(struct run_loop *loop)
 {
@@ -57,6 +118,9 @@ static bool handle_exit(struct run_loop *loop)
     case KVM_EXIT_MMIO:
         handle_mmio(loop);
         return true;
+
+    case KVM_EXIT_ARM_NISV:
+        return handle_nisv(loop);
 
     case KVM_EXIT_SYSTEM_EVENT:
         if (loop->trace)

@@ -6,6 +6,9 @@
  *
  *   KVM_EXIT_MMIO          the guest touched device space: the MMIO bus
  *                          routes it to the device model (common/mmio_bus.c)
+ *   KVM_EXIT_ARM_NISV      device access KVM could not decode (LDP, atomics...):
+ *                          one line naming it, and an external abort for the
+ *                          guest (needs KVM_CAP_ARM_NISV_TO_USER enabled)
  *   KVM_EXIT_SYSTEM_EVENT  PSCI SYSTEM_OFF / SYSTEM_RESET: stop the VM
  *   EINTR                  a kick from vm_stop() or another signal
  *   anything else          a register dump, and the VM stops with an error
@@ -19,6 +22,7 @@
 #include <linux/kvm.h>
 #include <stdio.h>
 
+#include "guest_mem.h"
 #include "mmio_bus.h"
 #include "vcpu.h"
 #include "vm_control.h"
@@ -29,7 +33,8 @@ struct run_loop {
     struct vcpu *vcpu;
     const struct mmio_bus *bus;
     struct vm_control *vm;
-    FILE *trace; /* NULL: no per-exit lines */
+    FILE *trace;                 /* NULL: no per-exit lines */
+    const struct guest_mem *mem; /* optional: lets a NISV message name the instruction */
 
     /* Filled in by the loop. */
     unsigned long exits[RUN_LOOP_EXIT_KINDS];

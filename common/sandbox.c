@@ -97,13 +97,15 @@ static const int sanitizer_allowed[] = {
 
 /* ioctl requests allowed, on any descriptor. */
 static const unsigned long allowed_ioctls[] = {
-    KVM_RUN,         /* the vCPU loop */
-    KVM_IRQ_LINE,    /* device interrupts (gic.c) */
-    KVM_IOEVENTFD,   /* removing the doorbells at shutdown (virtio_worker.c) */
-    KVM_GET_ONE_REG, /* --trace and the register dump after a vCPU failure */
-    TCGETS,          /* the console: isatty() */
-    TCSETS,          /* ... and restoring the terminal */
-    TCSETSW,         TCSETSF,
+    KVM_RUN,             /* the vCPU loop */
+    KVM_IRQ_LINE,        /* device interrupts (gic.c) */
+    KVM_IOEVENTFD,       /* removing the doorbells at shutdown (virtio_worker.c) */
+    KVM_GET_ONE_REG,     /* --trace and the register dump after a vCPU failure */
+    KVM_SET_VCPU_EVENTS, /* an external abort after KVM_EXIT_ARM_NISV (run_loop.c) */
+    TCGETS,              /* the console: isatty() */
+    TCSETS,              /* ... and restoring the terminal */
+    TCSETSW,
+    TCSETSF,
 };
 
 int sandbox_apply(void)

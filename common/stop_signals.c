@@ -1,5 +1,6 @@
 /*
- * stop_signals.c - SIGINT, SIGTERM and SIGHUP stop the VM cleanly (introduced in chapter 7).
+ * stop_signals.c - signals that end god, and the terminal they leave behind (introduced in chapter
+ * 7).
  */
 #include "stop_signals.h"
 
@@ -8,22 +9,65 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-static atomic_int received;
+#include "console.h"
 
-static sigset_t stop_set(void)
+static atomic_int received;
+static int signal_fd = -1;
+
+/* Ask for a clean stop; a second one means "now". */
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGXCPU};
+
+/* Terminate by default and nobody sends them on purpose: restore the terminal, then die of it. */
+static const int fatal_signals[] = {SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSTKFLT};
+
+static bool is_stop_signal(int sig)
+{
+    for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+        if (stop_signals[i] == sig)
+            return true;
+    return false;
+}
+
+static sigset_t handled_set(void)
 {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
+    for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+        sigaddset(&set, stop_signals[i]);
+    for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+        sigaddset(&set, fatal_signals[i]);
+    for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+        sigaddset(&set, sig);
     return set;
 }
 
-static int signal_fd = -1;
+/* Only write(): this may run while other threads are stuck holding stdio's locks. */
+static void say(const char *a, const char *b, const char *c)
+{
+    const char *parts[] = {"\r\ngod: ", a, b, c, "\r\n"};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        ssize_t ignored = write(STDERR_FILENO, parts[i], strlen(parts[i]));
+        (void)ignored;
+    }
+}
+
+static void die_of(int sig)
+{
+    console_restore_terminal();
+    say("killed by signal ", strsignal(sig), "");
+    /* Its action is still the default (we only ever blocked it): death. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    /* Unblocked in this thread only, so it is delivered here and takes the process down. */
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+    _exit(128 + sig); /* not reached */
+}
 
 static void *signal_thread(void *arg)
 {
@@ -37,9 +81,18 @@ static void *signal_thread(void *arg)
             continue;
         if (n != sizeof(info))
             return NULL;
-        atomic_store(&received, (int)info.ssi_signo);
-        vm_stop(vm, VM_STOP_SIGNAL);
-        return NULL;
+        int sig = (int)info.ssi_signo;
+        if (!is_stop_signal(sig))
+            die_of(sig);
+        int first = 0;
+        if (atomic_compare_exchange_strong(&received, &first, sig)) {
+            vm_stop(vm, VM_STOP_SIGNAL);
+            continue; /* and keep listening: shutdown may hang */
+        }
+        /* A second stop signal: the clean shutdown is taking too long for the user. */
+        console_restore_terminal();
+        say("second signal (", strsignal(sig), "): exiting without a clean shutdown");
+        _exit(128 + sig);
     }
 }
 
@@ -49,7 +102,7 @@ int stop_signals_start(struct vm_control *vm)
     signal(SIGXFSZ, SIG_IGN);
 
     /* Blocked here, and so in every thread created after us: none is interrupted. */
-    sigset_t set = stop_set();
+    sigset_t set = handled_set();
     int ret = pthread_sigmask(SIG_BLOCK, &set, NULL);
     if (ret != 0)
         return -ret;

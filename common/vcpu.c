@@ -119,6 +119,14 @@ void vcpu_dump_regs(const struct vcpu *vcpu, FILE *out)
     fprintf(out, "\n");
 }
 
+int vcpu_inject_external_abort(const struct vcpu *vcpu)
+{
+    struct kvm_vcpu_events events;
+    memset(&events, 0, sizeof(events));
+    events.exception.ext_dabt_pending = 1;
+    return ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events) < 0 ? -errno : 0;
+}
+
 int vcpu_run(struct vcpu *vcpu)
 {
     return ioctl(vcpu->fd, KVM_RUN, 0) < 0 ? -errno : 0;

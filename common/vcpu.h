@@ -62,6 +62,14 @@ int vcpu_set_entry(const struct vcpu *vcpu, uint64_t pc, uint64_t pstate);
 /* Print PC, PSTATE, SP, LR, x0-x30 and the EL1 exception registers to `out`. */
 void vcpu_dump_regs(const struct vcpu *vcpu, FILE *out);
 
+/*
+ * Make the guest take a synchronous external abort for the data access it
+ * just trapped on (KVM_SET_VCPU_EVENTS, ext_dabt_pending; needs
+ * KVM_CAP_ARM_INJECT_EXT_DABT). Only valid right after a KVM_EXIT_MMIO or
+ * KVM_EXIT_ARM_NISV. Returns 0 or -errno.
+ */
+int vcpu_inject_external_abort(const struct vcpu *vcpu);
+
 /* KVM_RUN once. Returns 0 when KVM reports an exit in vcpu->run, or -errno (-EINTR: a signal). */
 int vcpu_run(struct vcpu *vcpu);
 

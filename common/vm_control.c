@@ -29,32 +29,45 @@ int vm_control_init(struct vm_control *vm)
     return sigaction(KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
 }
 
+void (*vm_control_stop_hook)(void);
+
 int vm_control_add_vcpu(struct vm_control *vm, struct vcpu *vcpu)
 {
-    if (vm->nr_vcpus >= VM_MAX_VCPUS)
-        return -E2BIG;
-    vm->vcpus[vm->nr_vcpus++] = vcpu;
-    return 0;
+    int ret = 0;
+    pthread_mutex_lock(&vm->lock);
+    if (vm->started)
+        ret = -EBUSY;
+    else if (vm->nr_vcpus >= VM_MAX_VCPUS)
+        ret = -E2BIG;
+    else
+        vm->vcpus[vm->nr_vcpus++] = vcpu;
+    pthread_mutex_unlock(&vm->lock);
+    return ret;
 }
 
 int vm_control_start(struct vm_control *vm, unsigned index, void *(*fn)(void *), void *arg)
 {
-    if (index >= vm->nr_vcpus)
-        return -EINVAL;
-    int ret = pthread_create(&vm->threads[index], NULL, fn, arg);
-    if (ret != 0)
-        return -ret;
-    vm->has_thread[index] = true;
-    return 0;
+    int ret = 0;
+    pthread_mutex_lock(&vm->lock);
+    vm->started = true;
+    if (index >= vm->nr_vcpus || vm->has_thread[index])
+        ret = -EINVAL;
+    else if (!vm_stopping(vm)) /* stopped already: the vCPU never runs */
+        ret = -pthread_create(&vm->threads[index], NULL, fn, arg);
+    if (ret == 0 && !vm_stopping(vm))
+        vm->has_thread[index] = true;
+    pthread_mutex_unlock(&vm->lock);
+    return ret;
 }
 
-void vm_stop(struct vm_control *vm, enum vm_stop_reason reason)
+/* Called with the lock held. */
+static void stop_locked(struct vm_control *vm, enum vm_stop_reason reason)
 {
-    int expected = VM_RUNNING;
-    if (!atomic_compare_exchange_strong(&vm->reason, &expected, reason))
-        return; /* already stopping: the first reason stands */
-
-    pthread_mutex_lock(&vm->lock);
+    if (vm_stopping(vm))
+        return; /* the first reason stands, and its stopper kicked everyone */
+    atomic_store(&vm->reason, reason);
+    if (vm_control_stop_hook)
+        vm_control_stop_hook();
     for (unsigned i = 0; i < vm->nr_vcpus; i++) {
         /* Step 1: a vCPU about to enter the guest will bounce straight back out. */
         __atomic_store_n(&vm->vcpus[i]->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
@@ -63,6 +76,12 @@ void vm_stop(struct vm_control *vm, enum vm_stop_reason reason)
             pthread_kill(vm->threads[i], KICK_SIGNAL);
     }
     pthread_cond_broadcast(&vm->stopped);
+}
+
+void vm_stop(struct vm_control *vm, enum vm_stop_reason reason)
+{
+    pthread_mutex_lock(&vm->lock);
+    stop_locked(vm, reason);
     pthread_mutex_unlock(&vm->lock);
 }
 
@@ -74,22 +93,29 @@ enum vm_stop_reason vm_wait(struct vm_control *vm, unsigned timeout_s)
 
     pthread_mutex_lock(&vm->lock);
     while (!vm_stopping(vm)) {
-        if (timeout_s == 0) {
+        if (timeout_s == 0)
             pthread_cond_wait(&vm->stopped, &vm->lock);
-        } else if (pthread_cond_timedwait(&vm->stopped, &vm->lock, &deadline) == ETIMEDOUT) {
-            pthread_mutex_unlock(&vm->lock);
-            vm_stop(vm, VM_STOP_TIMEOUT);
-            pthread_mutex_lock(&vm->lock);
+        else if (pthread_cond_timedwait(&vm->stopped, &vm->lock, &deadline) == ETIMEDOUT)
+            stop_locked(vm, VM_STOP_TIMEOUT);
+    }
+    /*
+     * The reason is set, and it was set in the same critical section as the
+     * kicks: whoever stopped the VM is done with the vCPUs. Join outside the
+     * lock (a vCPU thread may be calling vm_stop() on its way out), and let
+     * nobody kick a thread once it may be joined.
+     */
+    pthread_t threads[VM_MAX_VCPUS];
+    unsigned count = 0;
+    for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+        if (vm->has_thread[i]) {
+            threads[count++] = vm->threads[i];
+            vm->has_thread[i] = false;
         }
     }
     pthread_mutex_unlock(&vm->lock);
 
-    for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-        if (vm->has_thread[i]) {
-            pthread_join(vm->threads[i], NULL);
-            vm->has_thread[i] = false;
-        }
-    }
+    for (unsigned i = 0; i < count; i++)
+        pthread_join(threads[i], NULL);
     return (enum vm_stop_reason)atomic_load(&vm->reason);
 }
 

@@ -87,11 +87,22 @@ void hostile_main(const void *dtb)
     mmu_enable();
 
     if (cmdline_has("ldp")) {
-        /* A load pair from MMIO: no syndrome KVM can decode. god must stop cleanly. */
+        /*
+         * A load pair from MMIO: no syndrome KVM can decode (KVM_EXIT_ARM_NISV).
+         * god must name it and give us a synchronous external abort.
+         */
         uint64_t a, b;
         puts_uart("hostile: ldp from the virtio window\n");
+        exception_expected = 1;
         __asm__ volatile("ldp %0, %1, [%2]" : "=r"(a), "=r"(b) : "r"(VIRTIO_MMIO_BASE));
-        puts_uart("hostile: ldp returned\n");
+        if (exception_expected) {
+            exception_expected = 0;
+            puts_uart("hostile: ldp returned without an exception\n");
+        } else {
+            puts_uart("hostile: ldp took an exception, ESR ");
+            print_hex(exception_esr);
+            puts_uart("\n");
+        }
         return;
     }
     if (cmdline_has("off"))
