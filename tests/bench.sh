@@ -7,8 +7,6 @@
 #      with our kernel and (if built) Debian's.
 #   3. Memory: the VMM's peak RSS (VmHWM) during that boot, next to the guest
 #      RAM size.
-#   4. Network: TCP throughput through chapter 8's virtio-net card, guest to
-#      host and host to guest, with --net user (passt) and --net tap.
 #
 # Everything runs in one boot of the ARM64 host (native, or emulated: see
 # common/host/arm64-host.sh) through tests/bench/on-host.sh. On the emulated
@@ -36,7 +34,6 @@ die() {
 make --no-print-directory -C tests/bench N=$N
 [ -x build/ch04-uart/god ] || make --no-print-directory -C ch04-uart
 [ -x build/ch07-boot-linux/god ] || make --no-print-directory -C ch07-boot-linux
-make --no-print-directory -C ch08-virtio prepare
 # The guest kernel(s) and initramfs: built once and cached, up to date is a no-op.
 # Without network Debian's kernel may be unobtainable; ours alone still counts.
 make --no-print-directory -C ch07-boot-linux prepare ||
@@ -128,16 +125,6 @@ if [ "$mode" = emulated ]; then
 else
     measure ""
 fi
-
-bytes=$(value net_bytes)
-for b in user tap; do
-    for dir in g2h h2g; do
-        ns=$(value "net_${b}_${dir}_ns")
-        mbit=$(awk -v b="$bytes" -v ns="$ns" 'BEGIN { printf "%.1f", b * 8 / (ns / 1e9) / 1e6 }')
-        what=$([ $dir = g2h ] && echo "guest -> host" || echo "host -> guest")
-        row "net_${b}_${dir}_mbit" "$mbit" Mb/s "TCP $what, --net $b" "measured: see ch08 README"
-    done
-done
 
 echo
 echo "god bench: $mode ARM64 host, $date"
