@@ -39,8 +39,8 @@ if [ ! -s "$userland" ]; then
     # build needs it: the cc and awk alternatives, and a /bin/sh that looks
     # commands up on PATH. (The emulated host's /init is BusyBox, whose sh
     # runs its own applets first: BusyBox's ar and head under make would
-    # not be the native path. Dash hung there, for reasons not found yet;
-    # bash is a POSIX sh too.)
+    # not be the native path. With dash, and with bash, the inner make
+    # does not get past deps.sh yet: see README.md, "Hosts".)
     ln -sf gcc "$out/rootfs/usr/bin/cc"
     ln -sf gawk "$out/rootfs/usr/bin/awk"
     ln -sf bash "$out/rootfs/bin/sh"
