@@ -416,7 +416,10 @@ int main(int argc, char **argv)
     if ((ret = console_start(&console)) < 0)
         die("starting the console", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);
+    pl011_flush(&uart); /* the guest's last bytes may still be in the FIFO */
     console_stop(&console);
+    if (timeline)
+        timeline_mark(timeline, TIMELINE_STOP);
 
     fprintf(stderr, "\r\ngod: stopped: %s\r\n", vm_stop_reason_name(why));
     if (opt.stats)

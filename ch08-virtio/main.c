@@ -586,7 +586,10 @@ int main(int argc, char **argv)
         if ((ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
             die("starting a vCPU thread", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);
+    pl011_flush(&uart); /* the guest's last bytes may still be in the FIFO */
     console_stop(&console);
+    if (timeline)
+        timeline_mark(timeline, TIMELINE_STOP);
 
     /*
      * The vCPUs are stopped. Let the workers finish the request in hand, then
