@@ -32,6 +32,8 @@ static void mark_locked(struct timeline *tl, enum timeline_event event)
     tl->ns[event] = now_ns();
     if (tl->count)
         tl->count(tl->count_ctx, &tl->counts[event]);
+    for (unsigned r = 0; tl->bus && r < tl->bus->count; r++)
+        snprintf(tl->names[r], sizeof(tl->names[r]), "%s", tl->bus->regions[r].name);
 }
 
 int timeline_init(struct timeline *tl, const struct mmio_bus *bus, timeline_count_fn *count,
@@ -97,8 +99,8 @@ void timeline_console(struct timeline *tl, const uint8_t *buf, size_t len)
 
 static const char *device_name(const struct timeline *tl, unsigned r)
 {
-    if (tl->bus && r < tl->bus->count)
-        return tl->bus->regions[r].name;
+    if (r < MMIO_BUS_MAX_REGIONS && tl->names[r][0])
+        return tl->names[r];
     return r == MMIO_BUS_MAX_REGIONS ? "(nothing there)" : "?";
 }
 

@@ -73,6 +73,10 @@ struct timeline {
     void *count_ctx;
     const struct mmio_bus *bus; /* device names for the MMIO columns */
 
+    /* The devices' names, copied at each mark: the VMM may tear the devices down before printing.
+     */
+    char names[MMIO_BUS_MAX_REGIONS][32];
+
     atomic_bool console_done; /* both console markers seen: stop scanning */
     unsigned init_pos, prompt_pos;
 };

@@ -100,6 +100,7 @@ static void each_event_counts_once_and_steps_show_exit_differences(void **state)
     feed(&tl, "y");                         /* nothing new */
     assert_int_equal(exits, 40);
 
+    bus.regions[0].name = ""; /* the device is gone by the time god prints */
     char *text = print(&tl);
     /* Every step after the first made 10 exits, all of them to the PL011. */
     assert_non_null(strstr(text, "first KVM_RUN"));
