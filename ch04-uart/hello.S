@@ -23,8 +23,8 @@ next_byte:
     cbz     w3, power_off                   // the terminating NUL: done
 wait_tx:
     ldr     w4, [x1, #UARTFR]               // a real UART can be busy: poll until the
-    tst     w4, #FR_TXFF                    // transmit FIFO has room (ours always has,
-    b.ne    wait_tx                         // but a driver cannot know that)
+    tst     w4, #FR_TXFF                    // transmit FIFO (here: the one-byte holding
+    b.ne    wait_tx                         // register, FIFOs are off) has room
     str     w3, [x1, #UARTDR]               // send it: one MMIO exit
     b       next_byte
 

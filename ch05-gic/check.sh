@@ -41,7 +41,7 @@ run_irq() {
 $want"
 }
 
-for data in ping "k$$" '0123456789abcdef'; do
+for data in ping "k$$" '0123456789abcdefghijklmnopqrstuv'; do
     run_irq "$data"
 done
 auto=$gic

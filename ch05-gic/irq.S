@@ -89,7 +89,7 @@
     .equ    UART_INTID, 33
     .equ    UART_PRIORITY, 0xa0            // anything below the mask (0xff) gets through
 
-    .equ    RX_MAX, 16                     // the PL011 FIFO's depth
+    .equ    RX_MAX, 32                     // the PL011 FIFO's depth (r1p5)
 
     .text
     .global _start
@@ -232,7 +232,7 @@ gic_init:
 uart_init:
     movz    x1, #(UART_BASE >> 16), lsl #16
     mov     w2, #LCR_H_8N1_FIFO             // FIFOs first: without them the UART
-    str     w2, [x1, #UARTLCR_H]            // holds one received byte, not 16
+    str     w2, [x1, #UARTLCR_H]            // holds one received byte, not 32
     mov     w2, #CR_ON
     str     w2, [x1, #UARTCR]
     mov     w2, #IMSC_RX                    // "tell me when bytes arrive": the line
@@ -390,7 +390,7 @@ unexpected:
 putc:
     movz    x9, #(UART_BASE >> 16), lsl #16
 1:  ldr     w10, [x9, #UARTFR]
-    tbnz    w10, #FR_TXFF, 1b               // wait for room (ours always has some)
+    tbnz    w10, #FR_TXFF, 1b               // wait for room in the transmit FIFO
     str     w0, [x9, #UARTDR]               // one MMIO exit per byte: keep it short
     ret
 

@@ -171,11 +171,11 @@ static void parse_options(int argc, char **argv, struct options *opt)
 }
 
 /* The PL011's transmit line: the guest's bytes appear on our stdout. */
-static void uart_tx(void *ctx, uint8_t byte)
+static void uart_tx(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
-    putchar(byte);
-    if (byte == '\n')
+    fwrite(buf, 1, len, stdout);
+    if (memchr(buf, '\n', len))
         fflush(stdout);
 }
 
@@ -325,6 +325,7 @@ int main(int argc, char **argv)
     if ((ret = vm_control_start(&control, 0, run_loop_thread, &loop)) < 0)
         die("starting the vCPU thread", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);
+    pl011_flush(&uart); /* the guest's last bytes may still be in the FIFO */
     double wall_ms = now_ms() - started_ms;
 
     fflush(stdout);

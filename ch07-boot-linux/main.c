@@ -40,8 +40,10 @@
 #include "run_loop.h"
 #include "size.h"
 #include "stop_signals.h"
+#include "timeline.h"
 #include "vcpu.h"
 #include "vm_control.h"
+#include "vm_stats.h"
 
 #define DEFAULT_CMDLINE "console=ttyAMA0 earlycon=pl011,0x09000000"
 
@@ -58,8 +60,14 @@ struct options {
     const char *kernel, *initrd, *cmdline, *dump_dtb;
     uint64_t ram_size;
     unsigned cpus, timeout;
-    bool trace;
+    bool trace, stats, timeline;
     enum gic_version gic;
+};
+
+/* Long-only options: values no short option can have. */
+enum {
+    OPT_STATS = 0x100,
+    OPT_TIMELINE
 };
 
 static void usage(FILE *out)
@@ -78,6 +86,9 @@ static void usage(FILE *out)
             "      --dump-dtb FILE   also write the generated device tree to FILE\n"
             "  -t, --timeout SEC     stop the guest after SEC seconds (default 0 = never)\n"
             "  -T, --trace           print every exit, decoded, and a summary at the end\n"
+            "      --stats           count exits, console bytes and interrupts; print them\n"
+            "                        at the end, and whenever god gets SIGUSR2\n"
+            "      --timeline        print when the boot reached each step, with its exits\n"
             "console: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends Ctrl-A\n",
             DEFAULT_CMDLINE, GIC_V2_MAX_VCPUS);
 }
@@ -112,6 +123,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
         {"gic", required_argument, NULL, 'g'},
         {"timeout", required_argument, NULL, 't'},
         {"trace", no_argument, NULL, 'T'},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"timeline", no_argument, NULL, OPT_TIMELINE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -139,6 +152,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
             break;
         case 'T':
             opt->trace = true;
+            break;
+        case OPT_STATS:
+            opt->stats = true;
+            break;
+        case OPT_TIMELINE:
+            opt->timeline = true;
             break;
         case 'c':
             opt->cpus = parse_number("--cpus", optarg, VM_MAX_VCPUS);
@@ -177,11 +196,23 @@ static void parse_options(int argc, char **argv, struct options *opt)
     }
 }
 
+/*
+ * --stats and --timeline: the run loops count exits; we count console bytes
+ * (vm_stats counts interrupts), and watch the console for the timeline's
+ * markers. Set up in main() before any vCPU runs.
+ */
+static struct vm_stats stats;
+static unsigned long *uart_bytes;
+static struct timeline *timeline; /* NULL without --timeline */
+
 /* The PL011 transmit line and receive side, wired to the console. */
-static void uart_tx(void *ctx, uint8_t byte)
+static void uart_tx(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
-    console_write(&byte, 1);
+    vm_stats_add(uart_bytes, len);
+    if (timeline)
+        timeline_console(timeline, buf, len);
+    console_write(buf, len);
 }
 
 static size_t uart_receive(void *uart, const uint8_t *buf, size_t len)
@@ -265,6 +296,17 @@ int main(int argc, char **argv)
 {
     struct options opt;
     parse_options(argc, argv, &opt);
+    static struct run_loop loops[VM_MAX_VCPUS];
+    stats.loops = (struct run_loop_set){.loops = loops, .count = opt.cpus};
+    uart_bytes = vm_stats_counter(&stats, "console bytes out", "PL011");
+    struct mmio_bus bus = {0};
+    static struct timeline tl;
+    if (opt.timeline) {
+        int err = timeline_init(&tl, &bus, run_loop_count, &stats.loops);
+        if (err < 0)
+            die("--timeline", err);
+        timeline = &tl;
+    }
 
     /* 1. A VM with RAM (chapter 2) and the guest program in it: the kernel and its initrd. */
     int kvm = kvm_open();
@@ -302,10 +344,10 @@ int main(int argc, char **argv)
         die("creating the vGIC", ret);
 
     /* 3. The devices (chapter 4): the PL011, its interrupt wired to the GIC. */
-    struct mmio_bus bus = {0};
     struct pl011 uart;
     struct pl011_output uart_out = {.tx = uart_tx};
     struct irq_line uart_irq = {.set_level = gic_irq_line_set, .ctx = &gic, .spi = PL011_SPI};
+    uart_irq = vm_stats_irq_line(&stats, "PL011", uart_irq);
     if ((ret = pl011_init(&uart, &uart_out, &uart_irq)) < 0)
         die("PL011", ret);
     struct mmio_region uart_region = pl011_region(&uart);
@@ -338,11 +380,15 @@ int main(int argc, char **argv)
     /* 5. Every vCPU exists, none has run: the GIC can be finalised. */
     if ((ret = gic_finalize(&gic)) < 0)
         die("initialising the vGIC", ret);
+    if (timeline)
+        timeline_mark(timeline, TIMELINE_READY);
 
     /* 6. Go. Signals stop the VM cleanly; the console makes this terminal the guest's. */
     static struct vm_control control; /* static: the signal thread outlives main() */
     if ((ret = vm_control_init(&control)) < 0)
         die("setting up vCPU threads", ret);
+    if (opt.stats)
+        stop_signals_on_usr2(vm_stats_print, &stats);
     if ((ret = stop_signals_start(&control)) < 0)
         die("setting up signal handling", ret);
     struct console console;
@@ -355,9 +401,9 @@ int main(int argc, char **argv)
     /* One thread per vCPU, the console's input thread, and we wait. */
     /* Which GIC the device tree describes (the guest's GIC driver must match). */
     fprintf(stderr, "god: in-kernel %s\r\n", gic_version_name(gic.version));
-    static struct run_loop loops[VM_MAX_VCPUS];
     for (unsigned i = 0; i < opt.cpus; i++) {
-        loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control, .mem = &mem};
+        loops[i] = (struct run_loop){
+            .vcpu = &vcpus[i], .bus = &bus, .vm = &control, .mem = &mem, .timeline = timeline};
         if (opt.trace)
             loops[i].trace = stderr;
         if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0)
@@ -370,11 +416,18 @@ int main(int argc, char **argv)
     if ((ret = console_start(&console)) < 0)
         die("starting the console", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);
+    pl011_flush(&uart); /* the guest's last bytes may still be in the FIFO */
     console_stop(&console);
+    if (timeline)
+        timeline_mark(timeline, TIMELINE_STOP);
 
     fprintf(stderr, "\r\ngod: stopped: %s\r\n", vm_stop_reason_name(why));
-    if (opt.trace)
+    if (opt.stats)
+        vm_stats_print(&stats);
+    else if (opt.trace)
         run_loop_print_summary(loops, opt.cpus, stderr);
+    if (timeline)
+        timeline_print(timeline, stderr);
 
     for (unsigned i = 0; i < opt.cpus; i++)
         vcpu_destroy(&vcpus[i]);

@@ -47,12 +47,14 @@
 #include "sandbox.h"
 #include "size.h"
 #include "stop_signals.h"
+#include "timeline.h"
 #include "vcpu.h"
 #include "virtio_blk.h"
 #include "virtio_console.h"
 #include "virtio_net.h"
 #include "virtio_worker.h"
 #include "vm_control.h"
+#include "vm_stats.h"
 
 #include <fcntl.h>
 #include <net/if.h>
@@ -113,8 +115,14 @@ struct options {
     struct net_options net;
     uint64_t ram_size;
     unsigned cpus, timeout;
-    bool trace, sandbox;
+    bool trace, sandbox, stats, timeline;
     enum gic_version gic;
+};
+
+/* Long-only options: values no short option can have. */
+enum {
+    OPT_STATS = 0x100,
+    OPT_TIMELINE
 };
 
 static void usage(FILE *out)
@@ -141,6 +149,9 @@ static void usage(FILE *out)
             "      --dump-dtb FILE   also write the generated device tree to FILE\n"
             "  -t, --timeout SEC     stop the guest after SEC seconds (default 0 = never)\n"
             "  -T, --trace           print every exit, decoded, and a summary at the end\n"
+            "      --stats           count exits, console bytes and interrupts; print them\n"
+            "                        at the end, and whenever god gets SIGUSR2\n"
+            "      --timeline        print when the boot reached each step, with its exits\n"
             "      --sandbox         allow only the system calls a running VMM needs (seccomp)\n"
             "console: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends Ctrl-A\n",
             DEFAULT_CMDLINE, GIC_V2_MAX_VCPUS);
@@ -249,6 +260,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
         {"timeout", required_argument, NULL, 't'},
         {"trace", no_argument, NULL, 'T'},
         {"disk", required_argument, NULL, 'd'},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"timeline", no_argument, NULL, OPT_TIMELINE},
         {"sandbox", no_argument, NULL, 'S'},
         {"console", required_argument, NULL, 'C'},
         {"net", required_argument, NULL, 'n'},
@@ -279,6 +292,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
             break;
         case 'T':
             opt->trace = true;
+            break;
+        case OPT_STATS:
+            opt->stats = true;
+            break;
+        case OPT_TIMELINE:
+            opt->timeline = true;
             break;
         case 'c':
             opt->cpus = parse_number("--cpus", optarg, VM_MAX_VCPUS);
@@ -345,11 +364,25 @@ static void parse_options(int argc, char **argv, struct options *opt)
     }
 }
 
+/*
+ * --stats and --timeline: the run loops count exits; we count console bytes
+ * (vm_stats counts interrupts), and watch the console for the timeline's
+ * markers. Set up in main() before any vCPU runs.
+ */
+static struct vm_stats stats;
+static unsigned long *uart_bytes, *hvc_bytes;
+static struct timeline *timeline; /* NULL without --timeline */
+/* Flushed before hvc0 prints: the two consoles share stdout. */
+static struct pl011 *the_uart;
+
 /* The PL011: early boot messages before hvc0 exists, or the whole console (ttyAMA0). */
-static void uart_tx(void *ctx, uint8_t byte)
+static void uart_tx(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
-    console_write(&byte, 1);
+    vm_stats_add(uart_bytes, len);
+    if (timeline)
+        timeline_console(timeline, buf, len);
+    console_write(buf, len);
 }
 
 static size_t uart_receive(void *uart, const uint8_t *buf, size_t len)
@@ -361,6 +394,11 @@ static size_t uart_receive(void *uart, const uint8_t *buf, size_t len)
 static void hvc_tx(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
+    /* What the guest wrote to the PL011 before this goes out before it. */
+    pl011_flush(the_uart);
+    vm_stats_add(hvc_bytes, len);
+    if (timeline)
+        timeline_console(timeline, buf, len);
     console_write(buf, len);
 }
 
@@ -518,6 +556,18 @@ int main(int argc, char **argv)
 {
     struct options opt;
     parse_options(argc, argv, &opt);
+    static struct run_loop loops[VM_MAX_VCPUS];
+    stats.loops = (struct run_loop_set){.loops = loops, .count = opt.cpus};
+    uart_bytes = vm_stats_counter(&stats, "console bytes out", "PL011");
+    hvc_bytes = vm_stats_counter(&stats, "console bytes out", "hvc0");
+    struct mmio_bus bus = {0};
+    static struct timeline tl;
+    if (opt.timeline) {
+        int err = timeline_init(&tl, &bus, run_loop_count, &stats.loops);
+        if (err < 0)
+            die("--timeline", err);
+        timeline = &tl;
+    }
 
     /* 1. A VM with RAM (chapter 2) and the guest program in it: the kernel and its initrd. */
     int kvm = kvm_open();
@@ -555,10 +605,10 @@ int main(int argc, char **argv)
         die("creating the vGIC", ret);
 
     /* 3. The devices: the PL011 (chapter 4), its interrupt wired to the GIC. */
-    struct mmio_bus bus = {0};
     struct pl011 uart;
     struct pl011_output uart_out = {.tx = uart_tx};
     struct irq_line uart_irq = {.set_level = gic_irq_line_set, .ctx = &gic, .spi = PL011_SPI};
+    uart_irq = vm_stats_irq_line(&stats, "PL011", uart_irq);
     if ((ret = pl011_init(&uart, &uart_out, &uart_irq)) < 0)
         die("PL011", ret);
     struct mmio_region uart_region = pl011_region(&uart);
@@ -571,7 +621,9 @@ int main(int argc, char **argv)
     static struct virtio_console hvc;
     struct virtio_console_host hvc_host = {
         .tx = hvc_tx, .rx_ready = console_input_room, .ctx = &console};
-    if ((ret = virtio_console_init(&hvc, &hvc_host, &mem, virtio_base(0), virtio_irq(&gic, 0))) < 0)
+    the_uart = &uart;
+    if ((ret = virtio_console_init(&hvc, &hvc_host, &mem, virtio_base(0),
+                                   vm_stats_irq_line(&stats, "hvc0", virtio_irq(&gic, 0)))) < 0)
         die("virtio console", ret);
     struct virtio_mmio *virtio_devs[2 + MAX_DISKS] = {&hvc.transport};
     for (unsigned i = 0; i < opt.nr_disks; i++) {
@@ -583,8 +635,10 @@ int main(int argc, char **argv)
         }
         char id[24];
         snprintf(id, sizeof(id), "god-disk-%u", i);
+        static const char *const disk_names[MAX_DISKS] = {"disk 0", "disk 1", "disk 2", "disk 3",
+                                                          "disk 4", "disk 5", "disk 6", "disk 7"};
         ret = virtio_blk_init(&d->blk, d->fd, d->read_only, id, &mem, virtio_base(1 + i),
-                              virtio_irq(&gic, 1 + i));
+                              vm_stats_irq_line(&stats, disk_names[i], virtio_irq(&gic, 1 + i)));
         if (ret < 0) {
             fprintf(stderr, "god: --disk %s: %s\n", d->path,
                     ret == -EINVAL ? "not a regular file or block device" : strerror(-ret));
@@ -635,11 +689,15 @@ int main(int argc, char **argv)
     /* 5. Every vCPU exists, none has run: the GIC can be finalised. */
     if ((ret = gic_finalize(&gic)) < 0)
         die("initialising the vGIC", ret);
+    if (timeline)
+        timeline_mark(timeline, TIMELINE_READY);
 
     /* 6. Go. Signals stop the VM cleanly; the console makes this terminal the guest's. */
     static struct vm_control control; /* static: the signal thread outlives main() */
     if ((ret = vm_control_init(&control)) < 0)
         die("setting up vCPU threads", ret);
+    if (opt.stats)
+        stop_signals_on_usr2(vm_stats_print, &stats);
     if ((ret = stop_signals_start(&control)) < 0)
         die("setting up signal handling", ret);
     struct console_sink sink = {.receive = uart_receive, .ctx = &uart};
@@ -668,9 +726,9 @@ int main(int argc, char **argv)
         die("--sandbox: installing the seccomp filter", ret);
     /* Which GIC the device tree describes (the guest's GIC driver must match). */
     fprintf(stderr, "god: in-kernel %s\r\n", gic_version_name(gic.version));
-    static struct run_loop loops[VM_MAX_VCPUS];
     for (unsigned i = 0; i < opt.cpus; i++) {
-        loops[i] = (struct run_loop){.vcpu = &vcpus[i], .bus = &bus, .vm = &control, .mem = &mem};
+        loops[i] = (struct run_loop){
+            .vcpu = &vcpus[i], .bus = &bus, .vm = &control, .mem = &mem, .timeline = timeline};
         if (opt.trace)
             loops[i].trace = stderr;
         if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0)
@@ -681,7 +739,10 @@ int main(int argc, char **argv)
         if ((ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
             die("starting a vCPU thread", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);
+    pl011_flush(&uart); /* the guest's last bytes may still be in the FIFO */
     console_stop(&console);
+    if (timeline)
+        timeline_mark(timeline, TIMELINE_STOP);
 
     /*
      * The vCPUs are stopped. Let the workers finish the request in hand, then
@@ -703,8 +764,12 @@ int main(int argc, char **argv)
     virtio_console_destroy(&hvc);
 
     fprintf(stderr, "\r\ngod: stopped: %s\r\n", vm_stop_reason_name(why));
-    if (opt.trace)
+    if (opt.stats)
+        vm_stats_print(&stats);
+    else if (opt.trace)
         run_loop_print_summary(loops, opt.cpus, stderr);
+    if (timeline)
+        timeline_print(timeline, stderr);
 
     for (unsigned i = 0; i < opt.cpus; i++)
         vcpu_destroy(&vcpus[i]);

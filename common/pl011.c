@@ -11,14 +11,15 @@
  * matter, UARTMIS = RIS & IMSC, and the one line the device tree describes
  * (UARTINTR) is high while MIS is non-zero. How each source behaves here:
  *
- *  TXIS  The TRM raises it while the transmit FIFO is at or below its
- *        trigger level. Our FIFO is always empty, so TXIS is always raised,
- *        and writing it to UARTICR has no lasting effect: the condition is
- *        still true. Drivers silence it by masking it in UARTIMSC when they
- *        have nothing to send, and they rely on it firing as soon as they
- *        unmask it with room in the FIFO: Linux sends the rest of a long
- *        write from that interrupt, and FreeBSD waits for it before sending
- *        anything more.
+ *  TXIS  Raised while the transmit FIFO holds no more than its trigger
+ *        level (UARTIFLS bits 2:0: 1/8 to 7/8 of the FIFO; with FIFOs off,
+ *        while the one-byte holding register is empty). UARTICR clears it
+ *        and it stays clear until writes have taken the FIFO above the
+ *        level and the transmitter has brought it back down (TRM,
+ *        UARTTXINTR). Linux's transmit path lives on it: it fills the FIFO
+ *        with polled writes until UARTFR says TXFF, unmasks TXIS, and from
+ *        the interrupt writes half a FIFO per pass without looking at
+ *        UARTFR, for as long as TXIS is still raised when it looks again.
  *  RXIS  Raised when the receive FIFO *reaches* the trigger level set in
  *        UARTIFLS (one byte when FIFOs are disabled); cleared when reads
  *        take the FIFO below that level, or through UARTICR. (QEMU
@@ -34,6 +35,38 @@
  *  The modem-line and error sources are never raised: there is no modem,
  *  no wire to corrupt bytes, and pl011_receive() refuses bytes rather than
  *  overrunning the FIFO.
+ *
+ * The transmitter. Bytes written to UARTDR go into a real FIFO (32 bytes,
+ * or one with FIFOs off), and the flags say what hardware's would: TXFF
+ * when it is full, TXFE when it is empty, BUSY while anything is in it.
+ * What a model must choose is how fast the wire empties it, as seen from
+ * the guest's register accesses. Ours is "instantly, at the next access
+ * that is not part of filling it": before handling any access the whole
+ * FIFO is handed to the VMM's tx callback (one call, so one write() for up
+ * to 32 bytes), except for
+ *   - a write to UARTDR (it adds a byte), and
+ *   - a read of UARTFR that directly follows a write to UARTDR (the "is
+ *     there room for one more?" of a driver filling the FIFO).
+ * With FIFOs off (UARTLCR_H.FEN clear) there is nothing to fill: the byte
+ * in the holding register goes to the wire as soon as it is written.
+ * So a driver that writes back to back sees the FIFO fill and TXFF rise
+ * after 32 bytes, exactly as on hardware whose bus is faster than its
+ * wire; and anything else it does (looking at UARTRIS from its interrupt
+ * handler, writing UARTIMSC, polling UARTFR a second time) is time in
+ * which the wire has caught up. For Linux that makes a byte cost one MMIO
+ * exit (its UARTDR write) plus a share of two per half FIFO: the
+ * interrupt handler's UARTICR write and UARTRIS read around its 16 UARTDR
+ * writes, 1.125 exits per byte. A FIFO that never fills costs 2: Linux
+ * then sends everything from pl011_start_tx(), one UARTFR read and one
+ * UARTDR write per byte. Polled output with FIFOs off (earlycon, which
+ * runs before anyone set UARTLCR_H.FEN; chapters 4 to 6's guests) costs
+ * what it did with instant transmission: a "wait until not BUSY" after a
+ * byte finds it sent.
+ * A guest with FIFOs on whose last access is a UARTDR write leaves its
+ * bytes in the FIFO until it touches the UART again, or until the VMM calls
+ * pl011_flush(): when the VM stops, and (chapter 8) before another console
+ * prints, so that the two stay in the order the guest wrote them. A guest that writes to a full
+ * FIFO loses nothing: the wire catches up first.
  *
  * Locking. One mutex guards everything in struct pl011, and the tx and irq
  * callbacks are called with it held. That is deliberate. If we dropped it
@@ -58,11 +91,12 @@
 
 /*
  * The eight ID bytes at 0xFE0-0xFFC, one per 32-bit register. PeriphID says
- * "part 0x011 (PL011), designer 0x41 (ARM), revision 1"; the PrimeCell ID
- * 0xB105F00D is the same for every PrimeCell. Linux's AMBA bus reads them
- * to match the device with its driver. The values are QEMU's.
+ * "part 0x011 (PL011), designer 0x41 (ARM), revision 3" (r1p5, the one with
+ * 32-entry FIFOs: pl011.h); the PrimeCell ID 0xB105F00D is the same for
+ * every PrimeCell. Linux's AMBA bus reads them to match the device with its
+ * driver, and its PL011 driver sizes its FIFO handling from the revision.
  */
-static const uint8_t id_bytes[8] = {0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1};
+static const uint8_t id_bytes[8] = {0x11, 0x10, 0x34, 0x00, 0x0D, 0xF0, 0x05, 0xB1};
 
 static const struct {
     uint64_t offset;
@@ -160,13 +194,69 @@ static uint8_t rx_pop(struct pl011 *uart)
     return byte;
 }
 
+/* ---- Transmit FIFO and the wire ----------------------------------------- */
+
+static unsigned tx_capacity(const struct pl011 *uart)
+{
+    return fifos_enabled(uart) ? PL011_FIFO_DEPTH : 1;
+}
+
+/*
+ * TXIS is raised at or below this many bytes. UARTIFLS bits 2:0 (TXIFLSEL)
+ * pick 1/8, 1/4, 1/2, 3/4 or 7/8; reserved encodings count as 1/2, the
+ * reset value. Without FIFOs: when the holding register is empty.
+ */
+static unsigned tx_trigger(const struct pl011 *uart)
+{
+    static const unsigned eighths[] = {1, 2, 4, 6, 7};
+    unsigned sel = uart->ifls & 7;
+
+    if (!fifos_enabled(uart))
+        return 0;
+    return PL011_FIFO_DEPTH * (sel < ARRAY_SIZE(eighths) ? eighths[sel] : 4) / 8;
+}
+
+/* The wire: everything queued leaves, in one call to the VMM. */
+static void tx_drain(struct pl011 *uart)
+{
+    if (uart->tx_count == 0)
+        return;
+    if (uart->out.tx)
+        uart->out.tx(uart->out.ctx, uart->tx_fifo, uart->tx_count);
+    uart->tx_count = 0;
+}
+
+static void tx_push(struct pl011 *uart, uint8_t byte)
+{
+    if (uart->tx_count >= tx_capacity(uart))
+        tx_drain(uart); /* written while TXFF: hardware would drop it, we send it */
+    uart->tx_fifo[uart->tx_count++] = byte;
+    if (uart->tx_count > tx_trigger(uart))
+        uart->tx_cleared = false; /* above the level: the next drain raises TXIS again */
+    if (!fifos_enabled(uart))
+        tx_drain(uart); /* a holding register: nothing to fill, the wire takes it now */
+}
+
+/* Let the wire catch up before an access, unless the access is part of filling the FIFO. */
+static void tx_before_access(struct pl011 *uart, uint64_t offset, bool is_write)
+{
+    bool dr_write = is_write && offset == PL011_DR;
+    bool filling = dr_write || (!is_write && offset == PL011_FR && uart->last_dr_write);
+
+    uart->last_dr_write = dr_write;
+    if (!filling)
+        tx_drain(uart);
+}
+
 /* ---- Interrupts and flags ---------------------------------------------- */
 
 /* UARTRIS: the latched RXIS plus the two conditions we recompute (see the top). */
 static uint16_t raw_status(const struct pl011 *uart)
 {
-    uint16_t ris = uart->ris | PL011_INT_TX;
+    uint16_t ris = uart->ris;
 
+    if (uart->tx_count <= tx_trigger(uart) && !uart->tx_cleared)
+        ris |= PL011_INT_TX;
     if (uart->rx_count > 0)
         ris |= PL011_INT_RT;
     return ris;
@@ -185,9 +275,14 @@ static void update_irq(struct pl011 *uart)
 
 static uint32_t flags(const struct pl011 *uart)
 {
-    /* Transmission is instantaneous: never TXFF, never BUSY. */
-    uint32_t fr = PL011_FR_TXFE;
+    uint32_t fr = 0;
 
+    if (uart->tx_count == 0)
+        fr |= PL011_FR_TXFE;
+    else
+        fr |= PL011_FR_BUSY;
+    if (uart->tx_count >= tx_capacity(uart))
+        fr |= PL011_FR_TXFF;
     if (uart->rx_count == 0)
         fr |= PL011_FR_RXFE;
     if (uart->rx_count >= rx_capacity(uart))
@@ -244,12 +339,12 @@ static uint64_t pl011_mmio_read(void *opaque, uint64_t offset, unsigned width)
     pthread_mutex_lock(&uart->lock);
     if (!access_ok(uart, offset, width, false))
         goto out;
+    tx_before_access(uart, offset, false);
 
     switch (offset) {
     case PL011_DR:
         /* Bits 11:8 would report errors on this byte; we never have any. */
         value = rx_pop(uart);
-        update_irq(uart);
         break;
     case PL011_RSR:
         value = 0; /* no framing, parity, break or overrun errors, ever */
@@ -297,6 +392,7 @@ static uint64_t pl011_mmio_read(void *opaque, uint64_t offset, unsigned width)
             warn_ignored(uart, offset, width, false, "no register there");
         break;
     }
+    update_irq(uart); /* the wire may have emptied the FIFO, the guest the RX FIFO */
 out:
     pthread_mutex_unlock(&uart->lock);
     return value & (width >= 4 ? 0xFFFFFFFFu : (1u << (8 * width)) - 1);
@@ -309,17 +405,17 @@ static void pl011_mmio_write(void *opaque, uint64_t offset, unsigned width, uint
     pthread_mutex_lock(&uart->lock);
     if (!access_ok(uart, offset, width, true))
         goto out;
+    tx_before_access(uart, offset, true);
 
     switch (offset) {
     case PL011_DR:
         /*
-         * Sent at once, whatever UARTCR.UARTEN and TXE say: earlycon writes
-         * here before anything has enabled the UART (firmware would have,
-         * on a real board, and we have no firmware). Loopback (UARTCR.LBE)
-         * is not modelled; Linux does not use it.
+         * Queued for the wire whatever UARTCR.UARTEN and TXE say: earlycon
+         * writes here before anything has enabled the UART (firmware would
+         * have, on a real board, and we have no firmware). Loopback
+         * (UARTCR.LBE) is not modelled; Linux does not use it.
          */
-        if (uart->out.tx)
-            uart->out.tx(uart->out.ctx, (uint8_t)value);
+        tx_push(uart, (uint8_t)value);
         break;
     case PL011_RSR:
         break; /* UARTECR: any write clears the error flags, and we have none */
@@ -354,6 +450,8 @@ static void pl011_mmio_write(void *opaque, uint64_t offset, unsigned width, uint
         break;
     case PL011_ICR:
         uart->ris &= ~(value & PL011_INT_ALL);
+        if (value & PL011_INT_TX)
+            uart->tx_cleared = true;
         break;
     case PL011_DMACR:
         uart->dmacr = value & 0x7;
@@ -500,6 +598,14 @@ size_t pl011_wait_rx_room(struct pl011 *uart, int timeout_ms)
     room = rx_room_locked(uart);
     pthread_mutex_unlock(&uart->lock);
     return room;
+}
+
+void pl011_flush(struct pl011 *uart)
+{
+    pthread_mutex_lock(&uart->lock);
+    tx_drain(uart);
+    update_irq(uart);
+    pthread_mutex_unlock(&uart->lock);
 }
 
 bool pl011_rx_irq_enabled(struct pl011 *uart)

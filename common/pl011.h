@@ -8,9 +8,10 @@
  * ("TRM" below).
  *
  * What is modelled, and what is not:
- *  - Transmit is instantaneous: each byte the guest writes to UARTDR goes
- *    straight to the VMM's tx callback. The TX FIFO is therefore always
- *    empty, the UART never BUSY, and the TX interrupt always raised.
+ *  - Transmit goes through a real FIFO with TXFF, TXFE, BUSY and the TX
+ *    interrupt at the programmed level; the wire empties it into the VMM's
+ *    tx callback at the guest's next access that is not part of filling
+ *    it (pl011.c explains the choice), or when the VMM calls pl011_flush().
  *  - Receive goes through a real FIFO, filled by the VMM's input thread with
  *    pl011_receive() and drained by the guest reading UARTDR.
  *  - Baud rate, word format, modem control, IrDA and DMA settings hold what
@@ -81,17 +82,19 @@
 #define PL011_INT_ALL 0x7FFu
 
 /*
- * FIFO depth. Our ID registers (QEMU's) give a revision field of 1
- * (UARTPeriphID2 = 0x14). Parts whose revision field is below 3, that is
- * before r1p5, have 16-entry FIFOs, and Linux and FreeBSD both size their
- * FIFO handling from that field. With LCR_H.FEN clear the FIFOs shrink to one-byte holding
- * registers (TRM, UARTLCR_H).
+ * FIFO depth. We are a PL011 r1p5: UARTPeriphID2 = 0x34, revision field 3.
+ * r1p5 has 32-entry FIFOs, the revisions before it 16 (the field reads 0-2
+ * there: QEMU models one of those), and Linux and FreeBSD both size their
+ * FIFO handling from that field. Linux's interrupt handler writes half a
+ * FIFO per pass, so the deeper FIFO halves its per-pass overhead per byte
+ * (pl011.c, "The transmitter"). With LCR_H.FEN clear the FIFOs shrink to
+ * one-byte holding registers (TRM, UARTLCR_H).
  */
-#define PL011_FIFO_DEPTH 16
+#define PL011_FIFO_DEPTH 32
 
 /* Where transmitted bytes go: usually a write() to the VMM's stdout. */
 struct pl011_output {
-    void (*tx)(void *ctx, uint8_t byte); /* NULL: bytes are dropped */
+    void (*tx)(void *ctx, const uint8_t *buf, size_t len); /* NULL: bytes are dropped */
     void *ctx;
 };
 
@@ -110,6 +113,12 @@ struct pl011 {
     unsigned rx_head;
     unsigned rx_count;
     bool rx_at_trigger; /* was rx_count >= trigger level when we last looked? */
+
+    /* The transmit FIFO: tx_count bytes waiting for the wire, oldest first. */
+    uint8_t tx_fifo[PL011_FIFO_DEPTH];
+    unsigned tx_count;
+    bool tx_cleared; /* UARTICR cleared TXIS; it stays clear until the FIFO rises above the level */
+    bool last_dr_write; /* the previous access was a UARTDR write */
 
     /* Interrupt state: MIS = RIS & IMSC, and the wire is (MIS != 0). */
     uint16_t imsc;
@@ -154,6 +163,13 @@ size_t pl011_receive(struct pl011 *uart, const uint8_t *buf, size_t len);
  * UART's lock held: it must not block or call back into this UART.
  */
 void pl011_set_rx_room_notify(struct pl011 *uart, void (*fn)(void *ctx), void *ctx);
+
+/*
+ * Send whatever the guest left in the transmit FIFO. Call it when the VM
+ * has stopped, before printing anything of your own: a guest's last bytes
+ * may still be waiting there (see pl011.c, "The transmitter").
+ */
+void pl011_flush(struct pl011 *uart);
 
 /* Has the guest unmasked a receive interrupt (UARTIMSC RXIM or RTIM)? */
 bool pl011_rx_irq_enabled(struct pl011 *uart);

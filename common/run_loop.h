@@ -24,6 +24,7 @@
 
 #include "guest_mem.h"
 #include "mmio_bus.h"
+#include "timeline.h"
 #include "vcpu.h"
 #include "vm_control.h"
 
@@ -35,6 +36,7 @@ struct run_loop {
     struct vm_control *vm;
     FILE *trace;                 /* NULL: no per-exit lines */
     const struct guest_mem *mem; /* optional: lets a NISV message name the instruction */
+    struct timeline *timeline;   /* NULL: none; else marks the first KVM_RUN */
 
     /* Filled in by the loop. */
     unsigned long exits[RUN_LOOP_EXIT_KINDS];
@@ -45,7 +47,17 @@ struct run_loop {
 /* Run until the VM stops. Suitable as a vm_control_start() thread function. */
 void *run_loop_thread(void *loop);
 
-/* Print "exits by kind" and "MMIO by device" over all the loops given. */
+/*
+ * Print "exits by kind" and "MMIO by device" over all the loops given. Safe
+ * while the loops run (--stats prints a snapshot on SIGUSR2).
+ */
 void run_loop_print_summary(const struct run_loop *loops, unsigned count, FILE *out);
+
+/* Several loops as one timeline_count_fn context: run_loop_count(&set, &counts). */
+struct run_loop_set {
+    const struct run_loop *loops;
+    unsigned count;
+};
+void run_loop_count(void *set, struct timeline_counts *out);
 
 #endif

@@ -17,6 +17,14 @@
 
 static atomic_int received;
 static int signal_fd = -1;
+static void (*usr2_fn)(void *);
+static void *usr2_ctx;
+
+void stop_signals_on_usr2(void (*fn)(void *ctx), void *ctx)
+{
+    usr2_fn = fn;
+    usr2_ctx = ctx;
+}
 
 /* Ask for a clean stop; a second one means "now". */
 static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGXCPU};
@@ -82,6 +90,10 @@ static void *signal_thread(void *arg)
         if (n != sizeof(info))
             return NULL;
         int sig = (int)info.ssi_signo;
+        if (sig == SIGUSR2 && usr2_fn) {
+            usr2_fn(usr2_ctx); /* --stats: a snapshot, and the VM runs on */
+            continue;
+        }
         if (!is_stop_signal(sig))
             die_of(sig);
         int first = 0;

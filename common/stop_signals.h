@@ -38,6 +38,14 @@
  */
 int stop_signals_start(struct vm_control *vm);
 
+/*
+ * SIGUSR2 does not stop the VM: it calls fn(ctx) on the signal thread
+ * (`god boot --stats` prints the exit counts so far). Call before
+ * stop_signals_start(); without it SIGUSR2 is one of the signals above
+ * that restore the terminal and end god.
+ */
+void stop_signals_on_usr2(void (*fn)(void *ctx), void *ctx);
+
 /* The signal that stopped the VM, or 0. */
 int stop_signals_received(void);
 

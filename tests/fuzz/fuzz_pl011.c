@@ -5,8 +5,9 @@
  * 8-byte step is an access at any offset of the 4 KiB window, any width
  * (the bus only forwards accesses inside the window), read or write, or a
  * burst of host bytes. Besides the sanitizers: a read returns no bits
- * beyond its width, the RX FIFO never claims more room than it has, and
- * UARTFR's RXFE/RXFF agree with what the host could still push.
+ * beyond its width, the RX FIFO never claims more room than it has,
+ * UARTFR's RXFE/RXFF agree with what the host could still push, and every
+ * byte written to UARTDR comes out of the transmitter exactly once.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,10 +17,13 @@
 #include "mmio_bus.h"
 #include "pl011.h"
 
-static void tx(void *ctx, uint8_t byte)
+static void tx(void *ctx, const uint8_t *buf, size_t len)
 {
-    (void)ctx;
-    (void)byte;
+    size_t *sent = ctx;
+    (void)buf;
+    if (len == 0 || len > PL011_FIFO_DEPTH)
+        abort(); /* the wire takes at most one FIFO's worth at a time */
+    *sent += len;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -33,7 +37,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct pl011 uart;
-    struct pl011_output out = {.tx = tx};
+    size_t written = 0, sent = 0;
+    struct pl011_output out = {.tx = tx, .ctx = &sent};
     struct irq_line irq = {0};
     if (pl011_init(&uart, &out, &irq) != 0)
         abort();
@@ -57,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 1:
             if (offset + width <= 0x1000)
                 r.write(r.opaque, offset, width, value);
+            if (offset == 0 && width <= 4)
+                written++; /* a UARTDR write the model accepts */
             break;
         case 2: {
             size_t room = pl011_rx_room(&uart);
@@ -71,6 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
     }
+    pl011_flush(&uart);
+    if (sent != written)
+        abort(); /* a byte lost or sent twice */
     pl011_destroy(&uart);
     return 0;
 }

@@ -8,7 +8,10 @@
  * read from both the snapshot and the final RAM (a buffer either names is
  * allowed), and when a writable buffer overlaps any ring, or a used ring
  * overlaps another ring, the used elements are not checked: only the
- * "writes stay in writable bytes" rule is.
+ * "writes stay in writable bytes" rule is. When what the device writes
+ * overlaps a descriptor table, the device may have followed descriptors it
+ * wrote itself, through states of RAM nobody kept: then only the
+ * sanitizers' "inside guest RAM" holds.
  */
 #include "oracle.h"
 
@@ -28,6 +31,7 @@ static uint8_t writable[MAX_RAM]; /* the device may write here: used rings and W
 static uint8_t bufw[MAX_RAM];     /* WRITE buffers only */
 static uint8_t readable[MAX_RAM]; /* buffers without WRITE */
 static uint8_t ring[MAX_RAM];     /* descriptor tables, indirect tables, avail and used rings */
+static uint8_t tables[MAX_RAM];   /* descriptor tables and indirect tables */
 static const uint8_t *view;       /* where descriptors are read from: before, or RAM now */
 static struct oracle_queue configs[MAX_CONFIG];
 static unsigned nconfigs, nfirst;
@@ -57,6 +61,7 @@ static bool read_desc(uint64_t table, uint32_t i, struct vring_desc *d)
 static void mark_table(uint64_t table, uint32_t entries, bool indirect_ok)
 {
     mark(ring, table, 16ULL * entries);
+    mark(tables, table, 16ULL * entries);
     for (uint32_t i = 0; i < entries; i++) {
         struct vring_desc d;
         if (!read_desc(table, i, &d))
@@ -114,6 +119,7 @@ void oracle_begin(const struct guest_mem *mem, const struct oracle_queue *qs, un
     memset(bufw, 0, mem->size);
     memset(readable, 0, mem->size);
     memset(ring, 0, mem->size);
+    memset(tables, 0, mem->size);
     remember(qs, count);
     nfirst = nconfigs;
     mark_queues(qs, count);
@@ -202,24 +208,39 @@ static bool overlaps_used(uint64_t gpa, uint64_t len)
 
 static bool aliased(void)
 {
-    for (uint64_t i = 0; i < ram->size; i++)
-        if (bufw[i] && ring[i])
-            return true;
+    bool alias = false;
     memset(used_rings, 0, ram->size);
     for (unsigned n = 0; n < nconfigs; n++) {
         const struct oracle_queue *q = &configs[n];
         if (q->size == 0)
             continue;
         if (overlaps_used(q->used, 6 + 8ULL * q->size))
-            return true;
+            alias = true;
         mark(used_rings, q->used, 6 + 8ULL * q->size);
     }
     for (unsigned n = 0; n < nconfigs; n++) {
         const struct oracle_queue *q = &configs[n];
         if (q->size && (overlaps_used(q->desc, 16ULL * q->size) ||
                         overlaps_used(q->avail, 6 + 2ULL * q->size)))
-            return true;
+            alias = true;
     }
+    for (uint64_t i = 0; i < ram->size && !alias; i++)
+        if (bufw[i] && ring[i])
+            alias = true;
+    return alias;
+}
+
+/*
+ * Can the device have rewritten descriptors it then followed: a writable
+ * buffer or a used ring over a descriptor table? Then which bytes it may
+ * write depends on states of RAM nobody kept, and only the sanitizers'
+ * "inside guest RAM" holds.
+ */
+static bool tables_aliased(void)
+{
+    for (uint64_t i = 0; i < ram->size; i++)
+        if (tables[i] && (bufw[i] || used_rings[i]))
+            return true;
     return false;
 }
 
@@ -227,6 +248,9 @@ void oracle_check(void)
 {
     /* What the final RAM's descriptors allow, too (the device may have written them). */
     mark_queues(configs, nconfigs);
+    bool alias = aliased(); /* also fills used_rings */
+    if (tables_aliased())
+        return;
 
     /* Most of RAM is unchanged: compare 256-byte blocks, look closer only where they differ. */
     for (uint64_t block = 0; block < ram->size; block += 256) {
@@ -246,7 +270,6 @@ void oracle_check(void)
 
     if (reconfigured)
         return;
-    bool checked_alias = false;
     for (unsigned n = 0; n < nconfigs; n++) {
         const struct oracle_queue *q = &configs[n];
         if (q->size == 0 || !guest_mem_range_ok(ram, q->used, 6 + 8ULL * q->size))
@@ -255,11 +278,8 @@ void oracle_check(void)
         const uint8_t *old = before + (q->used - ram->gpa_base);
         if (memcmp(used, old, 4 + 8ULL * q->size) == 0)
             continue; /* the device used nothing here (avail_event may have moved) */
-        if (!checked_alias) {
-            if (aliased())
-                return;
-            checked_alias = true;
-        }
+        if (alias)
+            return;
         /* The device counts from 0 for a fresh queue: elements 0 .. idx-1, the last `size`. */
         uint16_t idx = (uint16_t)(used[2] | used[3] << 8);
         uint32_t count = idx < q->size ? idx : q->size;

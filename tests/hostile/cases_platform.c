@@ -188,7 +188,7 @@ static const char *unmapped_high_device(void)
 
 static const char *pl011_ids(void)
 {
-    static const uint8_t want[] = {0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
+    static const uint8_t want[] = {0x11, 0x10, 0x34, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
     for (unsigned i = 0; i < 8; i++)
         CHECK(mmio_r32(PL011_BASE + 0xfe0 + 4 * i) == want[i], "wrong PrimeCell ID");
     return NULL;

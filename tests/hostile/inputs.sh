@@ -11,6 +11,13 @@
 # one starts passing, the line says so: remove its mark.
 # Ends with "inputs: N passed, N failed".
 god=$(pwd)/../ch08-virtio/god
+# How long a run may take before it counts as a hang.
+# A sanitizer build (SANITIZE=1) starts and exits far more slowly on the
+# emulated host (about 30 s a run here): it gets longer limits and runs
+# every fourth row only, so the table fits make test's time; the rows it
+# does not run are counted and said, never passed.
+limit=15 guest_limit=10 every=1
+grep -q __asan_init "$god" 2>/dev/null && limit=120 guest_limit=100 every=4
 kernel=$(pwd)/hostile.bin
 work=$(pwd)/inputs-run
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
@@ -130,10 +137,15 @@ EOT
 passed=0
 failed=0
 todo=0
+notrun=0
 n=0
 table >table.txt
 while IFS=';' read -r want pattern mark name args; do
     n=$((n + 1))
+    if [ $(((n - 1) % every)) -ne 0 ]; then
+        notrun=$((notrun + 1))
+        continue
+    fi
     rm -f dtb.out out.txt err.txt
     # K is the good kernel, powering off at once; every run also asks for a
     # DTB dump and has the probe disk, so "nothing written" can be checked.
@@ -144,7 +156,7 @@ while IFS=';' read -r want pattern mark name args; do
     fi
     case "$name" in *dump-dtb*) ;; *) set -- "$@" --dump-dtb dtb.out ;; esac
     case "$name" in *disk* | *Read-only*) ;; *) set -- "$@" --disk probe.img ;; esac
-    timeout 15 "$god" boot --ram 64M --timeout 10 "$@" </dev/null >out.txt 2>err.txt
+    timeout "$limit" "$god" boot --ram 64M --timeout "$guest_limit" "$@" </dev/null >out.txt 2>err.txt
     rc=$?
     tr -d '\r' <err.txt | grep -v '^$' >err.clean
     why=""
@@ -153,7 +165,7 @@ while IFS=';' read -r want pattern mark name args; do
     else
         lines=$(wc -l <err.clean)
         if [ "$rc" = 124 ]; then
-            why="hangs (killed after 15 s)"
+            why="hangs (killed after $limit s)"
         elif [ "$rc" != "$want" ]; then
             why="exit status $rc, want $want ($(head -n 1 err.clean))"
         elif [ "$lines" != 1 ]; then
@@ -188,5 +200,6 @@ done <table.txt
 cd .. && umount "$work/rofs" 2>/dev/null
 rm -rf "$work"
 echo "inputs: $todo rows marked TODO (issue 8), counted neither way"
+[ "$notrun" -eq 0 ] || echo "inputs: $notrun rows not run (sanitizer build: every fourth row only)"
 echo "inputs: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
