@@ -44,7 +44,6 @@
 /* CNTV_TVAL_EL0 is a signed 32-bit count: 2 s fits even a 1 GHz counter. */
 #define MAX_INTERVAL_MS     2000
 
-
 enum {
     EXIT_OK = 0,
     EXIT_FAIL = 1,
@@ -171,11 +170,11 @@ static void uart_tx(void *ctx, const uint8_t *buf, size_t len)
 
 /* What the guest stores at x2 (see timer.S): five 64-bit words. */
 struct timer_report {
-    uint64_t ticks;  /* timer interrupts it took */
-    uint64_t freq;   /* CNTFRQ_EL0: counts per second */
-    uint64_t start;  /* CNTVCT_EL0 just before arming the timer */
-    uint64_t end;    /* CNTVCT_EL0 in the handler of the last tick */
-    uint64_t others; /* IAR values other than INTID 27 (1023: spurious) */
+    uint64_t ticks;    /* timer interrupts it took */
+    uint64_t freq;     /* CNTFRQ_EL0: counts per second */
+    uint64_t start;    /* CNTVCT_EL0 just before arming the timer */
+    uint64_t end;      /* CNTVCT_EL0 in the handler of the last tick */
+    uint64_t others;   /* IAR values other than INTID 27 (1023: spurious) */
     uint64_t interval; /* counts per interval, as the guest computed it */
 };
 
@@ -221,8 +220,8 @@ static bool check_report(const struct options *opt, const struct timer_report *r
         return false;
     }
     if (r->interval != interval) {
-        printf("god: check: the guest armed %" PRIu64 " counts per tick, want %" PRIu64
-               " (%" PRIu64 " Hz x %u ms): FAILED\n",
+        printf("god: check: the guest armed %" PRIu64 " counts per tick, want %" PRIu64 " (%" PRIu64
+               " Hz x %u ms): FAILED\n",
                r->interval, interval, r->freq, opt->interval_ms);
         return false;
     }
