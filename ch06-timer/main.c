@@ -44,17 +44,6 @@
 /* CNTV_TVAL_EL0 is a signed 32-bit count: 2 s fits even a 1 GHz counter. */
 #define MAX_INTERVAL_MS     2000
 
-/*
- * How late the guest's N ticks may be: LATE_MS per tick, plus SLACK_MS once.
- * Each tick is re-armed relative to when its handler runs, so whatever delays
- * an interrupt's delivery adds up tick by tick. On hardware that is
- * microseconds; on the emulated host of common/host we measured 0.3 to 1.5 ms.
- * README.md explains the numbers. The ticks can never be early: see
- * check_report().
- */
-#define LATE_MS  5
-#define SLACK_MS 50
-
 enum {
     EXIT_OK = 0,
     EXIT_FAIL = 1,
@@ -181,11 +170,12 @@ static void uart_tx(void *ctx, const uint8_t *buf, size_t len)
 
 /* What the guest stores at x2 (see timer.S): five 64-bit words. */
 struct timer_report {
-    uint64_t ticks;  /* timer interrupts it took */
-    uint64_t freq;   /* CNTFRQ_EL0: counts per second */
-    uint64_t start;  /* CNTVCT_EL0 just before arming the timer */
-    uint64_t end;    /* CNTVCT_EL0 in the handler of the last tick */
-    uint64_t others; /* IAR values other than INTID 27 (1023: spurious) */
+    uint64_t ticks;    /* timer interrupts it took */
+    uint64_t freq;     /* CNTFRQ_EL0: counts per second */
+    uint64_t start;    /* CNTVCT_EL0 just before arming the timer */
+    uint64_t end;      /* CNTVCT_EL0 in the handler of the last tick */
+    uint64_t others;   /* IAR values other than INTID 27 (1023: spurious) */
+    uint64_t interval; /* counts per interval, as the guest computed it */
 };
 
 static double now_ms(void)
@@ -196,13 +186,17 @@ static double now_ms(void)
 }
 
 /*
- * Print the guest's measurement and check it:
+ * Print the guest's measurement and check it. Every criterion is a fact that
+ * holds however busy the host is:
+ *  - exactly N ticks;
+ *  - the guest's interval in counts is CNTFRQ x ms / 1000, exactly: a wrong
+ *    unit or wrong arithmetic fails here, not in a stopwatch;
  *  - at least N intervals: each tick is armed only after the previous one
- *    fired, with the guest's own rounding of the interval to whole counts,
- *    so a shorter time means the timer or the arithmetic is wrong;
- *  - at most N intervals plus the LATE_MS/SLACK_MS allowance;
+ *    fired, with that interval, so a shorter time means the timer fired early;
  *  - no more than our own wall time: the guest's two counter reads happen
  *    while we wait for it, and both clocks count real time.
+ * How late the ticks came is printed, not judged: on a loaded host a vCPU
+ * thread waits for a CPU, and every delay adds up (README.md, "Testing").
  */
 static bool check_report(const struct options *opt, const struct timer_report *r, double wall_ms)
 {
@@ -215,7 +209,6 @@ static bool check_report(const struct options *opt, const struct timer_report *r
     double elapsed_ms = (double)elapsed * 1e3 / (double)r->freq;
     double programmed_ms = (double)opt->ticks * opt->interval_ms;
     double lower_ms = (double)(opt->ticks * interval) * 1e3 / (double)r->freq;
-    double upper_ms = (double)opt->ticks * (opt->interval_ms + LATE_MS) + SLACK_MS;
 
     printf("god: guest: %" PRIu64 " ticks, %" PRIu64 " counts at %" PRIu64
            " Hz = %.3f ms (programmed %u x %u ms = %.0f ms)\n",
@@ -226,11 +219,18 @@ static bool check_report(const struct options *opt, const struct timer_report *r
         printf("god: check: %" PRIu64 " ticks, want %u: FAILED\n", r->ticks, opt->ticks);
         return false;
     }
-    bool ok = elapsed >= opt->ticks * interval && elapsed_ms <= upper_ms && elapsed_ms <= wall_ms;
-    printf("god: check: %.3f <= %.3f <= %.0f ms (%u x (%u + %d) + %d), and <= %.3f ms wall time: "
-           "%s\n",
-           lower_ms, elapsed_ms, upper_ms, opt->ticks, opt->interval_ms, LATE_MS, SLACK_MS, wall_ms,
-           ok ? "ok" : "FAILED");
+    if (r->interval != interval) {
+        printf("god: check: the guest armed %" PRIu64 " counts per tick, want %" PRIu64 " (%" PRIu64
+               " Hz x %u ms): FAILED\n",
+               r->interval, interval, r->freq, opt->interval_ms);
+        return false;
+    }
+    printf("god: guest: the ticks came %.3f ms late on average (the host's load decides this: "
+           "not judged)\n",
+           (elapsed_ms - lower_ms) / opt->ticks);
+    bool ok = elapsed >= opt->ticks * interval && elapsed_ms <= wall_ms;
+    printf("god: check: %" PRIu64 " counts per tick, and %.3f <= %.3f <= %.3f ms wall time: %s\n",
+           interval, lower_ms, elapsed_ms, wall_ms, ok ? "ok" : "FAILED");
     return ok;
 }
 

@@ -136,6 +136,7 @@ done:
     str     x24, [x21, #16]                 // start
     str     x25, [x21, #24]                 // end
     str     x26, [x21, #32]                 // other IAR values
+    str     x23, [x21, #40]                 // counts per interval, as we computed it
 
     // And in words: "timer: 10 ticks of 10 ms at 62500000 Hz, elapsed 106545 us".
     mov     x27, x0
