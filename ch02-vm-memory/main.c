@@ -94,7 +94,7 @@ int main(int argc, char **argv)
         }
     }
 
-    /* Refuse sizes the host cannot back before asking anyone for memory. */
+    /* Refuse sizes that cannot be guest RAM before asking anyone for memory. */
     long page = sysconf(_SC_PAGESIZE);
     struct sysinfo si;
     if (ram_size == 0 || ram_size % (uint64_t)page != 0) {
@@ -102,22 +102,37 @@ int main(int argc, char **argv)
                 page);
         return 2;
     }
-    if (sysinfo(&si) == 0 && ram_size > (uint64_t)si.totalram * si.mem_unit) {
-        fprintf(stderr, "god: --ram %" PRIu64 " MiB is more than this host's %llu MiB of RAM\n",
-                ram_size >> 20, ((unsigned long long)si.totalram * si.mem_unit) >> 20);
-        return 2;
-    }
-
     /* 1. The system fd, then a VM: an empty guest physical address space. */
     int kvm = kvm_open();
     if (kvm < 0) {
         fprintf(stderr, "god: cannot open /dev/kvm: %s\n", strerror(-kvm));
         return 1;
     }
-    int vm = kvm_create_vm(kvm, 0);
+    /*
+     * KVM gives a VM 40 bits of guest physical address space (1 TiB) unless
+     * asked for more, and the most it can give is KVM_CAP_ARM_VM_IPA_SIZE
+     * (chapter 1 lists it). Ask for what RAM needs, or say why not.
+     */
+    unsigned max_bits;
+    uint64_t ram_end = ram_size > UINT64_MAX - RAM_BASE ? UINT64_MAX : RAM_BASE + ram_size;
+    int vm = kvm_create_vm_for_ram(kvm, ram_end, &max_bits);
+    if (vm == -E2BIG) {
+        fprintf(stderr,
+                "god: --ram %" PRIu64 " MiB: guest RAM would end at 0x%" PRIx64 ", beyond the "
+                "%u-bit guest physical address space this host's KVM supports "
+                "(KVM_CAP_ARM_VM_IPA_SIZE)\n",
+                ram_size >> 20, ram_end, max_bits);
+        return 2;
+    }
     if (vm < 0) {
         fprintf(stderr, "god: KVM_CREATE_VM: %s\n", strerror(-vm));
         return 1;
+    }
+    /* Then the host: more guest RAM than it has could only end with the OOM killer. */
+    if (sysinfo(&si) == 0 && ram_size > (uint64_t)si.totalram * si.mem_unit) {
+        fprintf(stderr, "god: --ram %" PRIu64 " MiB is more than this host's %llu MiB of RAM\n",
+                ram_size >> 20, ((unsigned long long)si.totalram * si.mem_unit) >> 20);
+        return 2;
     }
 
     /* 2. Host memory for the guest's RAM. */

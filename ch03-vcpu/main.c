@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "guest_mem.h"
 #include "kvm.h"
 #include "memmap.h"
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
     uint64_t len;
     if ((ret = guest_mem_load_file(&mem, RAM_BASE, opt.guest, &len)) < 0 || len > RESULT_OFFSET) {
         fprintf(stderr, "god: loading %s: %s\n", opt.guest,
-                ret == 0 || ret == -EFBIG ? "too big for this guest's layout" : strerror(-ret));
+                ret == 0 || ret == -EFBIG ? "too big for this guest's layout" : file_strerror(ret));
         return EXIT_FAIL;
     }
     printf("loaded %s (%" PRIu64 " bytes) at 0x%llx\n", opt.guest, len, RAM_BASE);

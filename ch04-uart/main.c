@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "guest_mem.h"
 #include "kvm.h"
 #include "memmap.h"
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
     uint64_t len;
     if ((ret = guest_mem_load_file(&mem, RAM_BASE, opt.guest, &len)) < 0) {
         fprintf(stderr, "god: loading %s: %s\n", opt.guest,
-                ret == -EFBIG ? "does not fit in guest RAM" : strerror(-ret));
+                ret == -EFBIG ? "does not fit in guest RAM" : file_strerror(ret));
         return EXIT_FAIL;
     }
 

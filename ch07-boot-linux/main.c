@@ -249,8 +249,9 @@ static void load_initrd(struct guest_mem *mem, const char *path, struct arm64_bo
     if (ret < 0) {
         fprintf(stderr, "god: initrd %s: %s\n", path,
                 ret == -E2BIG || ret == -EFBIG ? "does not fit in guest RAM next to the kernel"
-                : ret == -EINVAL               ? "not a non-empty regular file"
-                                               : strerror(-ret));
+                : ret == -EINVAL || ret == -EISDIR || ret == -ENODEV
+                    ? "not a non-empty regular file"
+                    : strerror(-ret));
         exit(EXIT_FAIL);
     }
     layout->initrd_end = layout->initrd_start + len;
@@ -292,6 +293,37 @@ static void load_device_tree(struct guest_mem *mem, const struct options *opt,
     free(dtb);
 }
 
+/*
+ * A VM whose address space holds RAM_BASE + ram_size (chapter 2), or a
+ * message that names the limit: KVM's (KVM_CAP_ARM_VM_IPA_SIZE), or the
+ * host's RAM. Either beats "KVM_SET_USER_MEMORY_REGION: Bad address", or the
+ * OOM killer halfway through boot.
+ */
+static int create_vm(int kvm, uint64_t ram_size)
+{
+    unsigned max_bits;
+    uint64_t end = ram_size > UINT64_MAX - RAM_BASE ? UINT64_MAX : RAM_BASE + ram_size;
+    int vm = kvm_create_vm_for_ram(kvm, end, &max_bits);
+    if (vm == -E2BIG) {
+        fprintf(stderr,
+                "god: --ram %" PRIu64 " MiB: guest RAM would end at 0x%" PRIx64 ", beyond the "
+                "%u-bit guest physical address space this host's KVM "
+                "supports (KVM_CAP_ARM_VM_IPA_SIZE)\n",
+                ram_size >> 20, end, max_bits);
+        exit(EXIT_FAIL);
+    }
+    if (vm < 0)
+        die("KVM_CREATE_VM", vm);
+    uint64_t host = guest_mem_host_ram();
+    if (host && ram_size > host) {
+        fprintf(stderr,
+                "god: --ram %" PRIu64 " MiB is more than this host's %" PRIu64 " MiB of RAM\n",
+                ram_size >> 20, host >> 20);
+        exit(EXIT_FAIL);
+    }
+    return vm;
+}
+
 int main(int argc, char **argv)
 {
     struct options opt;
@@ -312,9 +344,7 @@ int main(int argc, char **argv)
     int kvm = kvm_open();
     if (kvm < 0)
         die("cannot open /dev/kvm", kvm);
-    int vm = kvm_create_vm(kvm, 0);
-    if (vm < 0)
-        die("KVM_CREATE_VM", vm);
+    int vm = create_vm(kvm, opt.ram_size);
     struct guest_mem mem;
     int ret = guest_mem_alloc(&mem, RAM_BASE, opt.ram_size);
     if (ret < 0)

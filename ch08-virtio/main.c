@@ -35,6 +35,7 @@
 #include "arm64_image.h"
 #include "console.h"
 #include "devicetree.h"
+#include "disk_image.h"
 #include "fdt_helpers.h"
 #include "file.h"
 #include "gic.h"
@@ -80,9 +81,8 @@ enum {
 };
 
 struct disk {
-    const char *path;
-    bool read_only;
-    int fd;
+    struct disk_spec spec; /* the file name and ,ro */
+    struct disk_image image;
     struct virtio_blk blk;
 };
 
@@ -138,7 +138,8 @@ static void usage(FILE *out)
             "  -c, --cpus N          vCPUs (default 1; at most %u with a GICv2)\n"
             "  -g, --gic VERSION     v2, v3 or auto: v3 if the host offers it, else v2\n"
             "                        (default auto)\n"
-            "  -d, --disk FILE[,ro]  a virtio-blk disk backed by FILE (repeatable, up to 8)\n"
+            "  -d, --disk FILE[,ro]  a virtio-blk disk backed by FILE (repeatable, up to 8;\n"
+            "                        a comma in FILE is written ,,)\n"
             "  -n, --net user[,hostfwd=tcp:HOSTPORT:GUESTPORT...][,mac=MAC]\n"
             "                        a virtio-net card on a user-mode network (passt): no\n"
             "                        privileges; hostfwd forwards a host port (tcp or udp)\n"
@@ -175,20 +176,60 @@ static unsigned parse_number(const char *opt, const char *text, unsigned max)
     return (unsigned)v;
 }
 
-/* --disk FILE or --disk FILE,ro */
-static void add_disk(struct options *opt, char *arg)
+/* --disk FILE or --disk FILE,ro; a comma in FILE is written ",," (common/disk_image.h). */
+static void add_disk(struct options *opt, const char *arg)
 {
     if (opt->nr_disks == MAX_DISKS) {
         fprintf(stderr, "god: at most %d disks\n", MAX_DISKS);
         exit(EXIT_USAGE);
     }
-    struct disk *d = &opt->disks[opt->nr_disks++];
-    char *comma = strrchr(arg, ',');
-    if (comma && strcmp(comma, ",ro") == 0) {
-        *comma = '\0';
-        d->read_only = true;
+    const char *err = disk_spec_parse(arg, &opt->disks[opt->nr_disks].spec);
+    if (err) {
+        fprintf(stderr, "god: --disk '%s': %s\n", arg, err);
+        exit(EXIT_USAGE);
     }
-    d->path = arg;
+    opt->nr_disks++;
+}
+
+/*
+ * Open and lock every disk before anything else happens: a disk that cannot
+ * be used must stop god before a guest that would miss it boots.
+ */
+static void open_disks(struct options *opt)
+{
+    for (unsigned i = 0; i < opt->nr_disks; i++) {
+        struct disk *d = &opt->disks[i];
+        const char *path = d->spec.path;
+        int ret = disk_image_open(&d->image, path, d->spec.read_only);
+        if (ret == -ENOSPC && d->image.size == 0) {
+            fprintf(stderr, "god: --disk %s: empty: a disk needs at least one 512-byte sector\n",
+                    path);
+            exit(EXIT_FAIL);
+        }
+        if (ret == -ENOSPC) {
+            fprintf(stderr, "god: --disk %s: %" PRIu64 " bytes, %s\n", path, d->image.size,
+                    disk_image_strerror(ret));
+            exit(EXIT_FAIL);
+        }
+        if (ret < 0) {
+            fprintf(stderr, "god: --disk %s: %s\n", path, disk_image_strerror(ret));
+            exit(EXIT_FAIL);
+        }
+        /* Checked before locking: our own first open would look like another process. */
+        for (unsigned j = 0; j < i; j++) {
+            if (disk_image_same_file(&d->image, &opt->disks[j].image)) {
+                fprintf(stderr,
+                        "god: --disk %s: given twice (the same file as --disk %s); a file "
+                        "can back only one disk\n",
+                        path, opt->disks[j].spec.path);
+                exit(EXIT_FAIL);
+            }
+        }
+        if ((ret = disk_image_lock(&d->image)) < 0) {
+            fprintf(stderr, "god: --disk %s: %s\n", path, disk_image_strerror(ret));
+            exit(EXIT_FAIL);
+        }
+    }
 }
 
 /* hostfwd=tcp:HOSTPORT:GUESTPORT becomes passt's -t HOSTPORT:GUESTPORT (udp: -u). */
@@ -391,6 +432,13 @@ static size_t uart_receive(void *uart, const uint8_t *buf, size_t len)
 }
 
 /* The virtio console talks, and listens: see the console's wiring in main(). */
+/*
+ * The guest's output. It runs on the console's worker thread, without the
+ * device lock, so a stdout that nobody reads blocks only this thread. The
+ * only signal that interrupts this thread is virtio_worker_stop()'s (stop
+ * signals arrive through a signalfd, see stop_signals.c): EINTR means god is
+ * stopping, and the rest of the output is dropped instead of retried.
+ */
 static void hvc_tx(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
@@ -399,7 +447,13 @@ static void hvc_tx(void *ctx, const uint8_t *buf, size_t len)
     vm_stats_add(hvc_bytes, len);
     if (timeline)
         timeline_console(timeline, buf, len);
-    console_write(buf, len);
+    while (len > 0) {
+        ssize_t n = write(STDOUT_FILENO, buf, len);
+        if (n <= 0)
+            return; /* stopping (EINTR), or stdout is gone (EPIPE, a closed terminal) */
+        buf += n;
+        len -= (size_t)n;
+    }
 }
 
 static size_t hvc_receive(void *hvc, const uint8_t *buf, size_t len)
@@ -463,8 +517,9 @@ static void load_initrd(struct guest_mem *mem, const char *path, struct arm64_bo
     if (ret < 0) {
         fprintf(stderr, "god: initrd %s: %s\n", path,
                 ret == -E2BIG || ret == -EFBIG ? "does not fit in guest RAM next to the kernel"
-                : ret == -EINVAL               ? "not a non-empty regular file"
-                                               : strerror(-ret));
+                : ret == -EINVAL || ret == -EISDIR || ret == -ENODEV
+                    ? "not a non-empty regular file"
+                    : strerror(-ret));
         exit(EXIT_FAIL);
     }
     layout->initrd_end = layout->initrd_start + len;
@@ -552,10 +607,42 @@ static void open_network(const struct net_options *net, struct net_backend *be)
     be->helper = passt;
 }
 
+/*
+ * A VM whose address space holds RAM_BASE + ram_size (chapter 2), or a
+ * message that names the limit: KVM's (KVM_CAP_ARM_VM_IPA_SIZE), or the
+ * host's RAM. Either beats "KVM_SET_USER_MEMORY_REGION: Bad address", or the
+ * OOM killer halfway through boot.
+ */
+static int create_vm(int kvm, uint64_t ram_size)
+{
+    unsigned max_bits;
+    uint64_t end = ram_size > UINT64_MAX - RAM_BASE ? UINT64_MAX : RAM_BASE + ram_size;
+    int vm = kvm_create_vm_for_ram(kvm, end, &max_bits);
+    if (vm == -E2BIG) {
+        fprintf(stderr,
+                "god: --ram %" PRIu64 " MiB: guest RAM would end at 0x%" PRIx64 ", beyond the "
+                "%u-bit guest physical address space this host's KVM "
+                "supports (KVM_CAP_ARM_VM_IPA_SIZE)\n",
+                ram_size >> 20, end, max_bits);
+        exit(EXIT_FAIL);
+    }
+    if (vm < 0)
+        die("KVM_CREATE_VM", vm);
+    uint64_t host = guest_mem_host_ram();
+    if (host && ram_size > host) {
+        fprintf(stderr,
+                "god: --ram %" PRIu64 " MiB is more than this host's %" PRIu64 " MiB of RAM\n",
+                ram_size >> 20, host >> 20);
+        exit(EXIT_FAIL);
+    }
+    return vm;
+}
+
 int main(int argc, char **argv)
 {
     struct options opt;
     parse_options(argc, argv, &opt);
+    open_disks(&opt);
     static struct run_loop loops[VM_MAX_VCPUS];
     stats.loops = (struct run_loop_set){.loops = loops, .count = opt.cpus};
     uart_bytes = vm_stats_counter(&stats, "console bytes out", "PL011");
@@ -573,9 +660,7 @@ int main(int argc, char **argv)
     int kvm = kvm_open();
     if (kvm < 0)
         die("cannot open /dev/kvm", kvm);
-    int vm = kvm_create_vm(kvm, 0);
-    if (vm < 0)
-        die("KVM_CREATE_VM", vm);
+    int vm = create_vm(kvm, opt.ram_size);
     struct guest_mem mem;
     int ret = guest_mem_alloc(&mem, RAM_BASE, opt.ram_size);
     if (ret < 0)
@@ -628,22 +713,14 @@ int main(int argc, char **argv)
     struct virtio_mmio *virtio_devs[2 + MAX_DISKS] = {&hvc.transport};
     for (unsigned i = 0; i < opt.nr_disks; i++) {
         struct disk *d = &opt.disks[i];
-        d->fd = open(d->path, (d->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-        if (d->fd < 0) {
-            fprintf(stderr, "god: --disk %s: %s\n", d->path, strerror(errno));
-            return EXIT_FAIL;
-        }
         char id[24];
         snprintf(id, sizeof(id), "god-disk-%u", i);
         static const char *const disk_names[MAX_DISKS] = {"disk 0", "disk 1", "disk 2", "disk 3",
                                                           "disk 4", "disk 5", "disk 6", "disk 7"};
-        ret = virtio_blk_init(&d->blk, d->fd, d->read_only, id, &mem, virtio_base(1 + i),
-                              vm_stats_irq_line(&stats, disk_names[i], virtio_irq(&gic, 1 + i)));
-        if (ret < 0) {
-            fprintf(stderr, "god: --disk %s: %s\n", d->path,
-                    ret == -EINVAL ? "not a regular file or block device" : strerror(-ret));
-            return EXIT_FAIL;
-        }
+        if ((ret = virtio_blk_init(
+                 &d->blk, d->image.fd, d->spec.read_only, id, &mem, virtio_base(1 + i),
+                 vm_stats_irq_line(&stats, disk_names[i], virtio_irq(&gic, 1 + i)))) < 0)
+            die("virtio-blk", ret);
         virtio_devs[1 + i] = &d->blk.transport;
     }
     /* New: the network card takes the window after the disks. */
@@ -756,10 +833,12 @@ int main(int argc, char **argv)
         net_backend_destroy(&net_backend);
     }
     for (unsigned i = 0; i < opt.nr_disks; i++) {
-        if (!opt.disks[i].read_only && fdatasync(opt.disks[i].fd) < 0)
-            fprintf(stderr, "god: flushing %s: %s\n", opt.disks[i].path, strerror(errno));
-        virtio_blk_destroy(&opt.disks[i].blk);
-        close(opt.disks[i].fd);
+        struct disk *d = &opt.disks[i];
+        if (!d->spec.read_only && fdatasync(d->image.fd) < 0)
+            fprintf(stderr, "god: flushing %s: %s\n", d->spec.path, strerror(errno));
+        virtio_blk_destroy(&d->blk);
+        disk_image_close(&d->image);
+        disk_spec_free(&d->spec);
     }
     virtio_console_destroy(&hvc);
 

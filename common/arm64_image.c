@@ -123,93 +123,6 @@ bool arm64_image_is_gzip(const uint8_t *buf, size_t len)
     return buf && len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
 }
 
-int arm64_image_gunzip(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
-                       size_t *out_len)
-{
-    *out = NULL;
-    *out_len = 0;
-    /* 18 bytes: the smallest gzip file (10-byte header, 8-byte trailer). */
-    if (!arm64_image_is_gzip(in, in_len) || in_len < 18)
-        return -ENOEXEC;
-    if (max_out == 0)
-        return -E2BIG;
-
-    /*
-     * The gzip trailer ends with ISIZE, the uncompressed size modulo 2^32.
-     * It is only a hint (a kernel is never 4 GiB, but the file could lie), so
-     * start with it and grow the buffer if the data turns out larger.
-     */
-    size_t cap = get_le32(in + in_len - 4);
-    if (cap == 0 || cap > max_out)
-        cap = max_out < (64u << 20) ? max_out : (64u << 20);
-
-    uint8_t *buf = malloc(cap);
-    if (!buf)
-        return -ENOMEM;
-
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    /* 16 + MAX_WBITS: expect a gzip header and trailer around the deflate data. */
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
-        free(buf);
-        return -ENOMEM;
-    }
-
-    /* zlib counts in uInt (32 bits): feed it input and output in pieces. */
-    size_t consumed = 0, produced = 0;
-    int err = 0;
-    for (;;) {
-        if (zs.avail_in == 0 && consumed < in_len) {
-            size_t chunk = in_len - consumed < UINT_MAX ? in_len - consumed : UINT_MAX;
-            zs.next_in = (Bytef *)(in + consumed);
-            zs.avail_in = (uInt)chunk;
-            consumed += chunk;
-        }
-        if (produced == cap) {
-            if (cap == max_out) {
-                err = -E2BIG;
-                break;
-            }
-            size_t bigger = cap > max_out / 2 ? max_out : cap * 2;
-            uint8_t *p = realloc(buf, bigger);
-            if (!p) {
-                err = -ENOMEM;
-                break;
-            }
-            buf = p;
-            cap = bigger;
-        }
-        size_t room = cap - produced < UINT_MAX ? cap - produced : UINT_MAX;
-        zs.next_out = buf + produced;
-        zs.avail_out = (uInt)room;
-
-        int zr = inflate(&zs, Z_NO_FLUSH);
-        produced += room - zs.avail_out;
-        if (zr == Z_STREAM_END)
-            break; /* anything after the first gzip member is ignored */
-        if (zr == Z_MEM_ERROR) {
-            err = -ENOMEM;
-            break;
-        }
-        if (zr == Z_BUF_ERROR && zs.avail_in == 0 && consumed == in_len) {
-            err = -ENOEXEC; /* the input ended in the middle of the stream */
-            break;
-        }
-        if (zr != Z_OK && zr != Z_BUF_ERROR) {
-            err = -ENOEXEC; /* corrupt data, bad checksum */
-            break;
-        }
-    }
-    inflateEnd(&zs);
-    if (err) {
-        free(buf);
-        return err;
-    }
-    *out = buf;
-    *out_len = produced;
-    return 0;
-}
-
 int arm64_layout_kernel(struct arm64_boot_layout *layout, uint64_t ram_base, uint64_t ram_size,
                         const struct arm64_image_info *info)
 {
@@ -295,13 +208,107 @@ int arm64_layout_dtb(struct arm64_boot_layout *layout, uint64_t size)
     return 0;
 }
 
+/*
+ * Decompress into `dst` (room bytes), continuing the stream in `zs`. zlib
+ * counts in uInt, so large outputs go in pieces. Returns the bytes written
+ * (all of room unless the stream ended first); *ended says whether it did.
+ */
+static int64_t inflate_into(z_stream *zs, uint8_t *dst, uint64_t room, bool *ended)
+{
+    uint64_t produced = 0;
+    *ended = false;
+    while (produced < room) {
+        uint64_t piece = room - produced < UINT_MAX ? room - produced : UINT_MAX;
+        zs->next_out = dst + produced;
+        zs->avail_out = (uInt)piece;
+        int zr = inflate(zs, Z_NO_FLUSH);
+        produced += piece - zs->avail_out;
+        if (zr == Z_STREAM_END) {
+            *ended = true; /* anything after the first gzip member is ignored */
+            break;
+        }
+        if (zr == Z_MEM_ERROR)
+            return -ENOMEM;
+        /* Z_BUF_ERROR with output room left: the input ended mid-stream. */
+        if (zr != Z_OK && !(zr == Z_BUF_ERROR && zs->avail_out == 0))
+            return -ENOEXEC;
+    }
+    return (int64_t)produced;
+}
+
+/*
+ * A gzip'd kernel, straight into guest RAM. The header is the first 64 bytes
+ * out of the decompressor: it is checked before anything else is unpacked,
+ * the kernel is placed by what it says, and the rest is unpacked in place,
+ * never past image_size (for a legacy header, which has none, never past the
+ * room below the DTB). A gzip bomb thus costs at most one kernel's worth of
+ * work, and garbage costs 64 bytes.
+ */
+static int gunzip_load(struct guest_mem *mem, const uint8_t *file, size_t len,
+                       struct arm64_image_info *info, struct arm64_boot_layout *layout)
+{
+    uint8_t header[ARM64_IMAGE_HEADER_SIZE];
+    uint8_t extra;
+    bool ended;
+    int err;
+
+    if (len < 18) /* the smallest gzip file: 10-byte header, 8-byte trailer */
+        return -ENOEXEC;
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    /* 16 + MAX_WBITS: expect a gzip header and trailer around the deflate data. */
+    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
+        return -ENOMEM;
+    /* The whole input at once: it is in memory; a kernel.gz is far below 4 GiB. */
+    if (len > UINT_MAX) {
+        err = -E2BIG;
+        goto out;
+    }
+    zs.next_in = (Bytef *)file;
+    zs.avail_in = (uInt)len;
+
+    int64_t got = inflate_into(&zs, header, sizeof(header), &ended);
+    if (got < 0 || (size_t)got < sizeof(header)) {
+        err = got < 0 ? (int)got : -ENOEXEC;
+        goto out;
+    }
+    /* The file's length is not known yet: check the header as if it were all. */
+    if ((err = parse_header(header, sizeof(header), sizeof(header), info)) < 0 ||
+        (err = arm64_layout_kernel(layout, mem->gpa_base, mem->size, info)) < 0)
+        goto out;
+    uint64_t limit = info->legacy ? layout->dtb_floor - layout->kernel_start : info->image_size;
+    uint8_t *dst = guest_mem_ptr(mem, layout->kernel_start, limit);
+    if (!dst) {
+        err = -E2BIG;
+        goto out;
+    }
+    memcpy(dst, header, sizeof(header));
+    got = ended ? 0 : inflate_into(&zs, dst + sizeof(header), limit - sizeof(header), &ended);
+    if (got < 0) {
+        err = (int)got;
+        goto out;
+    }
+    /* Room used up: one more byte out of the stream means it is larger than promised. */
+    if (!ended && (got = inflate_into(&zs, &extra, 1, &ended)) != 0) {
+        err = got < 0 ? (int)got : info->legacy ? -E2BIG : -EFBIG;
+        goto out;
+    }
+    info->file_size = sizeof(header) + (uint64_t)got;
+    if (info->legacy) { /* image_size was the file's size: only known now */
+        info->image_size = info->file_size;
+        layout->kernel_end = layout->kernel_start + info->file_size;
+    }
+out:
+    inflateEnd(&zs);
+    if (err)
+        memset(layout, 0, sizeof(*layout));
+    return err;
+}
+
 int arm64_image_load(struct guest_mem *mem, const uint8_t *file, size_t len,
                      struct arm64_image_info *info, struct arm64_boot_layout *layout)
 {
     struct arm64_image_info local;
-    const uint8_t *image = file;
-    size_t image_len = len;
-    uint8_t *unpacked = NULL;
     int err;
 
     if (!info)
@@ -311,23 +318,16 @@ int arm64_image_load(struct guest_mem *mem, const uint8_t *file, size_t len,
     /*
      * booting.rst, "Decompress the kernel image": arm64 has no
      * self-decompressor, the boot loader does it (for Image.gz; gzip is
-     * what `make Image.gz` produces). A kernel larger than RAM could not
-     * boot, so RAM bounds the output.
+     * what `make Image.gz` produces).
      */
-    if (arm64_image_is_gzip(file, len)) {
-        size_t max = mem->size < SIZE_MAX ? (size_t)mem->size : SIZE_MAX;
-        err = arm64_image_gunzip(file, len, max, &unpacked, &image_len);
-        if (err)
-            return err;
-        image = unpacked;
-    }
+    if (arm64_image_is_gzip(file, len))
+        return gunzip_load(mem, file, len, info, layout);
 
-    err = arm64_image_parse(image, image_len, info);
+    err = arm64_image_parse(file, len, info);
     if (!err)
         err = arm64_layout_kernel(layout, mem->gpa_base, mem->size, info);
     if (!err)
-        err = guest_mem_write(mem, layout->kernel_start, image, image_len);
-    free(unpacked);
+        err = guest_mem_write(mem, layout->kernel_start, file, len);
     return err;
 }
 
@@ -341,6 +341,12 @@ const char *arm64_image_strerror(int err)
                "or corrupt gzip data)";
     case -E2BIG:
         return "does not fit in guest RAM, or the header's sizes are absurd";
+    case -EFBIG:
+        return "decompresses to more than the image_size its header gives (a gzip bomb, or "
+               "a corrupt kernel): stopped there";
+    case -EISDIR:
+    case -ENODEV:
+        return file_strerror(err);
     case -EINVAL:
         return "invalid request (empty or wrapping RAM, zero size, or no kernel placed yet)";
     case -ENOMEM:

@@ -77,7 +77,7 @@ struct arm64_image_info {
  * Pure: no memory is touched but *out. Errors:
  *   -ENOEXEC  not an arm64 Image: shorter than the header, no "ARM\x64"
  *             magic, a big-endian kernel (bit 0 of flags), or gzip data
- *             (decompress first, see arm64_image_gunzip())
+ *             (arm64_image_load() decompresses it)
  *   -E2BIG    absurd sizes: image_size smaller than the file, text_offset
  *             not below 2 MiB
  * For a legacy header (image_size 0) booting.rst says text_offset is 0x80000;
@@ -94,17 +94,6 @@ int arm64_image_parse(const uint8_t *buf, size_t len, struct arm64_image_info *o
  * EFI "zboot" kernel, "MZ" then "zimg", is neither and gets -ENOEXEC.)
  */
 bool arm64_image_is_gzip(const uint8_t *buf, size_t len);
-
-/*
- * Decompress the gzip data in[0, in_len) into a new malloc'd buffer of at
- * most max_out bytes (pass the guest RAM size: a kernel larger than RAM
- * cannot boot anyway, and the bound keeps a hostile file from eating host
- * memory). On success *out and *out_len describe it; free(*out) when done.
- * Errors: -ENOEXEC (not gzip, or corrupt), -E2BIG (would exceed max_out),
- * -ENOMEM.
- */
-int arm64_image_gunzip(const uint8_t *in, size_t in_len, size_t max_out, uint8_t **out,
-                       size_t *out_len);
 
 /* Where everything goes in guest RAM: filled in step by step, see below. */
 struct arm64_boot_layout {
@@ -147,11 +136,16 @@ int arm64_layout_initrd(struct arm64_boot_layout *layout, uint64_t size);
 int arm64_layout_dtb(struct arm64_boot_layout *layout, uint64_t size);
 
 /*
- * Load a kernel file's contents into guest RAM: decompress it if it is gzip
- * (bounded by the RAM size), parse the header, do step 1 on mem's RAM and
- * copy the Image to kernel_start. `info` may be NULL. On error nothing is
- * copied. Errors: those of the functions above, and -EFAULT from
- * guest_mem_write() (only if `mem` disagrees with itself).
+ * Load a kernel file's contents into guest RAM: parse the header, do step 1
+ * on mem's RAM and copy the Image to kernel_start. `info` may be NULL.
+ * A gzip'd kernel is decompressed straight into place: its header is checked
+ * on the first 64 bytes out of the decompressor, before the rest is
+ * unpacked, and the output stops at the header's image_size, so a "gzip
+ * bomb" costs no more than the kernel it claims to be. On error the layout
+ * is cleared (a gzip'd kernel may have been partly unpacked into RAM).
+ * Errors: those of the functions above, -EFBIG (a gzip'd kernel unpacks to
+ * more than its image_size), -ENOEXEC (corrupt or truncated gzip data),
+ * -EFAULT from guest_mem_write() (only if `mem` disagrees with itself).
  */
 int arm64_image_load(struct guest_mem *mem, const uint8_t *file, size_t len,
                      struct arm64_image_info *info, struct arm64_boot_layout *layout);
@@ -161,8 +155,9 @@ int arm64_image_load(struct guest_mem *mem, const uint8_t *file, size_t len,
  * case, and 30+ MiB for a distribution kernel) is read straight into guest
  * RAM after its header is checked, with no copy in between; a gzip'd one is
  * read whole (it is small) and unpacked. Errors: those of arm64_image_load()
- * and -errno from open/read (-ENOENT: no such file), -EINVAL for something
- * that is not a regular file.
+ * and -errno from open/read (-ENOENT: no such file), and file_open_regular()'s
+ * -EISDIR (a directory) and -ENODEV (a device, FIFO or socket: refused
+ * without waiting, see file.h).
  */
 int arm64_image_load_file(struct guest_mem *mem, const char *path, struct arm64_image_info *info,
                           struct arm64_boot_layout *layout);

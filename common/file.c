@@ -6,16 +6,55 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
-#include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
+
+int file_check_regular(mode_t mode)
+{
+    if (S_ISREG(mode))
+        return 0;
+    return S_ISDIR(mode) ? -EISDIR : -ENODEV;
+}
+
+const char *file_strerror(int err)
+{
+    switch (err) {
+    case -EISDIR:
+        return "is a directory, not a file";
+    case -ENODEV:
+        return "not a regular file (a device, FIFO or socket)";
+    default:
+        return strerror(-err);
+    }
+}
+
+int file_open_nonblocking(const char *path, int flags, struct stat *st)
+{
+    /*
+     * O_NONBLOCK makes open() itself return at once for a FIFO without a
+     * writer (or a reader) and for devices that would wait for a carrier;
+     * regular files and block devices ignore it, but we clear it anyway so
+     * nothing later depends on it.
+     */
+    int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int fl = fcntl(fd, F_GETFL);
+    if (fstat(fd, st) < 0 || fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
 
 int file_open_regular(const char *path, uint64_t *size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
     struct stat st;
-    int err = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : 0;
+    int fd = file_open_nonblocking(path, O_RDONLY, &st);
+    if (fd < 0)
+        return fd;
+    int err = file_check_regular(st.st_mode);
     if (err < 0) {
         close(fd);
         return err;
@@ -69,8 +108,9 @@ int file_size(const char *path, uint64_t *size)
     struct stat st;
     if (stat(path, &st) < 0)
         return -errno;
-    if (!S_ISREG(st.st_mode))
-        return -EINVAL;
+    int err = file_check_regular(st.st_mode);
+    if (err < 0)
+        return err;
     *size = (uint64_t)st.st_size;
     return 0;
 }

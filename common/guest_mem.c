@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -36,6 +37,12 @@ int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa_base, uint64_t size)
     mem->size = size;
     mem->host = p;
     return 0;
+}
+
+uint64_t guest_mem_host_ram(void)
+{
+    struct sysinfo si;
+    return sysinfo(&si) == 0 ? (uint64_t)si.totalram * si.mem_unit : 0;
 }
 
 void guest_mem_free(struct guest_mem *mem)

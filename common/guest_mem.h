@@ -33,6 +33,12 @@ int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa_base, uint64_t size);
 void guest_mem_free(struct guest_mem *mem);
 
 /*
+ * The host's RAM in bytes (sysinfo), 0 if unknown. A guest larger than this
+ * could only run into the OOM killer: refuse it up front with a message.
+ */
+uint64_t guest_mem_host_ram(void);
+
+/*
  * True when [gpa, gpa + len) lies entirely inside guest RAM. Overflow-safe:
  * a huge len that would wrap around the address space is rejected. A range
  * that ends exactly at the last byte of RAM is inside; len 0 is inside when
@@ -49,9 +55,9 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 
 /*
  * Copy the whole file at `path` into guest RAM at `gpa`, storing its size in
- * *len. Returns 0, -errno from open/read (-ENOENT: no such file), -EINVAL for
- * something that is not a regular file, -EFBIG when the file does not fit
- * between gpa and the end of RAM.
+ * *len. Returns 0, -errno from open/read (-ENOENT: no such file), -EISDIR or
+ * -ENODEV for something that is not a regular file (file_strerror() says
+ * which), -EFBIG when the file does not fit between gpa and the end of RAM.
  */
 int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, const char *path, uint64_t *len);
 

@@ -41,6 +41,21 @@ int kvm_create_vm(int kvm_fd, unsigned ipa_bits)
     return check(ioctl(kvm_fd, KVM_CREATE_VM, (unsigned long)KVM_VM_TYPE_ARM_IPA_SIZE(ipa_bits)));
 }
 
+int kvm_create_vm_for_ram(int kvm_fd, uint64_t ram_end, unsigned *max_bits)
+{
+    const unsigned default_bits = 40;
+    int max = kvm_check_extension(kvm_fd, KVM_CAP_ARM_VM_IPA_SIZE);
+    *max_bits = max > (int)default_bits ? (unsigned)max : default_bits;
+
+    /* The smallest address size that holds every address below ram_end. */
+    unsigned bits = 0;
+    while (bits < 64 && ram_end > (1ULL << bits))
+        bits++;
+    if (bits > *max_bits)
+        return -E2BIG;
+    return kvm_create_vm(kvm_fd, bits > default_bits ? bits : 0);
+}
+
 int kvm_set_memory(int vm_fd, uint32_t slot, const struct guest_mem *mem)
 {
     struct kvm_userspace_memory_region region = {

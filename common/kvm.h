@@ -46,6 +46,16 @@ int kvm_create_vm(int kvm_fd, unsigned ipa_bits);
  */
 int kvm_enable_cap(int vm_fd, uint32_t capability);
 
+/*
+ * Create a VM whose guest physical address space reaches `ram_end` (the first
+ * address past guest RAM). KVM's default is 40 bits (1 TiB); more must be
+ * asked for at KVM_CREATE_VM, up to what KVM_CAP_ARM_VM_IPA_SIZE reports for
+ * this host (0 there means the host only does the default). *max_bits gets
+ * that limit. Returns the VM fd, -E2BIG when ram_end does not fit even the
+ * largest space this host offers, or -errno from KVM_CREATE_VM.
+ */
+int kvm_create_vm_for_ram(int kvm_fd, uint64_t ram_end, unsigned *max_bits);
+
 /* Register guest RAM as memory slot `slot`: the guest sees mem->host at mem->gpa_base. */
 int kvm_set_memory(int vm_fd, uint32_t slot, const struct guest_mem *mem);
 

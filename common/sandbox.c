@@ -27,6 +27,8 @@ static const int allowed[] = {
     SCMP_SYS(write),
     SCMP_SYS(pread64),
     SCMP_SYS(pwrite64),
+    SCMP_SYS(preadv), /* virtio-blk: one call per request, however many segments */
+    SCMP_SYS(pwritev),
     SCMP_SYS(fdatasync),
     SCMP_SYS(close),
     SCMP_SYS(ppoll),

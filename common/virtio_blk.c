@@ -10,8 +10,12 @@
  * writable one (data for a read, then the status byte as its very last byte).
  *
  * Untrusted sizes. Every length comes from the guest, so we never allocate
- * one: data moves with pread/pwrite directly between the disk and guest RAM,
- * one segment at a time, through pointers checked by guest_mem_ptr().
+ * one: data moves directly between the disk and guest RAM, one preadv or
+ * pwritev per request whatever its segment count, through an iovec of
+ * pointers checked by guest_mem_ptr().
+ *
+ * Threads. The I/O runs in blk_kick(), without the device lock: see
+ * virtio_mmio.h, "Locking rule".
  */
 #include "virtio_blk.h"
 
@@ -20,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <linux/fs.h>
@@ -83,48 +88,98 @@ static int copy_piece(void *arg, uint8_t *guest, uint64_t len)
 
 /* ---- host I/O ------------------------------------------------------------ */
 
-/* Moving data between the disk and a stream. */
-struct disk_state {
-    int fd;
-    bool to_disk;
-    uint64_t pos;  /* byte offset on the disk */
-    uint64_t done; /* bytes moved so far */
-};
+/*
+ * The stream's bytes [skip, skip + len) as an iovec into guest RAM: one entry
+ * per segment piece, at most VIRTQ_MAX_SIZE since a chain has no more
+ * segments. Returns the entry count, or -EFAULT if the stream is shorter.
+ */
+static int stream_iov(const struct guest_mem *mem, const struct virtq_chain *c, bool writable,
+                      uint64_t skip, uint64_t len, struct iovec *iov)
+{
+    int n = 0;
+    for (unsigned i = 0; i < c->count && len > 0; i++) {
+        const struct virtq_seg *s = &c->segs[i];
+        if (s->is_write != writable)
+            continue;
+        if (skip >= s->len) {
+            skip -= s->len;
+            continue;
+        }
+        uint64_t piece = s->len - skip < len ? s->len - skip : len;
+        /* virtq_pop() checked the segment; this cannot fail, but costs nothing. */
+        uint8_t *p = guest_mem_ptr(mem, s->gpa + skip, piece);
+        if (!p)
+            return -EFAULT;
+        iov[n++] = (struct iovec){.iov_base = p, .iov_len = piece};
+        skip = 0;
+        len -= piece;
+    }
+    return len ? -EFAULT : n;
+}
 
 /*
- * pread and pwrite may move fewer bytes than asked (a signal, a huge
- * request) or fail with EINTR; neither is an error, so loop. Reaching the
- * end of the file early is one (the file shrank under us): -EIO. `done`
- * counts every byte moved, so a failed read still reports what it filled.
+ * One preadv/pwritev for the whole request, whatever its segment count.
+ * They may move fewer bytes than asked (a signal, a huge request) or fail
+ * with EINTR; neither is an error, so go on from where they stopped.
+ * Reaching the end of the file early is one (the file shrank under us):
+ * -EIO. *done counts every byte moved, so a failed read still reports what
+ * it filled.
  */
-static int disk_piece(void *arg, uint8_t *guest, uint64_t len)
+static int disk_rw(struct virtio_blk *blk, struct iovec *iov, int cnt, uint64_t pos, bool to_disk,
+                   uint64_t *done)
 {
-    struct disk_state *st = arg;
-
-    while (len > 0) {
-        ssize_t n = st->to_disk ? pwrite(st->fd, guest, len, (off_t)st->pos)
-                                : pread(st->fd, guest, len, (off_t)st->pos);
+    *done = 0;
+    while (cnt > 0) {
+        blk->io_calls++;
+        ssize_t n = to_disk ? pwritev(blk->fd, iov, cnt, (off_t)pos)
+                            : preadv(blk->fd, iov, cnt, (off_t)pos);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return -errno;
         if (n == 0)
             return -EIO;
-        guest += n;
-        len -= (uint64_t)n;
-        st->pos += (uint64_t)n;
-        st->done += (uint64_t)n;
+        pos += (uint64_t)n;
+        *done += (uint64_t)n;
+        /* Skip what was moved: whole entries, then part of one. */
+        while (cnt > 0 && (size_t)n >= iov->iov_len) {
+            n -= (ssize_t)iov->iov_len;
+            iov++;
+            cnt--;
+        }
+        if (cnt > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
     }
     return 0;
 }
 
-static int fdatasync_retry(int fd)
+static int sync_disk(struct virtio_blk *blk)
 {
-    while (fdatasync(fd) < 0) {
+    blk->syncs++;
+    while (fdatasync(blk->fd) < 0) {
         if (errno != EINTR)
             return -errno;
     }
     return 0;
+}
+
+/*
+ * A regular file may have been truncated since we told the guest its
+ * capacity. pwrite() past the end of a file does not fail, it grows the
+ * file: the image would silently come back larger, holes and all. So a
+ * write must end inside the file as it is now. (A block device cannot
+ * grow; its size is checked once, at init.)
+ */
+static int write_fits_file(const struct virtio_blk *blk, uint64_t end)
+{
+    struct stat st;
+    if (!blk->is_regular_file)
+        return 0;
+    if (fstat(blk->fd, &st) < 0)
+        return -errno;
+    return end <= (uint64_t)st.st_size ? 0 : -ENOSPC;
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -159,16 +214,16 @@ static uint8_t blk_read(struct virtio_blk *blk, const struct guest_mem *mem,
                          (unsigned long long)blk->capacity);
         return VIRTIO_BLK_S_IOERR;
     }
-    struct disk_state st = {
-        .fd = blk->fd, .to_disk = false, .pos = sector * VIRTIO_BLK_SECTOR_SIZE};
-    int err = stream_walk(mem, c, true, 0, len, disk_piece, &st);
-    *written = st.done; /* a failed read may still have filled part of the buffers */
+    int cnt = stream_iov(mem, c, true, 0, len, blk->iov);
+    int err = cnt < 0 ? cnt
+                      : disk_rw(blk, blk->iov, cnt, sector * VIRTIO_BLK_SECTOR_SIZE, false,
+                                written); /* a failed read may still have filled some */
     return io_status(blk, err, "read");
 }
 
 /* The readable stream, after the header -> disk. */
 static uint8_t blk_write(struct virtio_blk *blk, const struct guest_mem *mem,
-                         const struct virtq_chain *c, uint64_t sector)
+                         const struct virtq_chain *c, uint64_t sector, uint64_t features)
 {
     static unsigned warned;
     uint64_t len = c->read_len - HEADER_SIZE;
@@ -180,8 +235,25 @@ static uint8_t blk_write(struct virtio_blk *blk, const struct guest_mem *mem,
                          (unsigned long long)blk->capacity, blk->read_only ? ", read-only" : "");
         return VIRTIO_BLK_S_IOERR;
     }
-    struct disk_state st = {.fd = blk->fd, .to_disk = true, .pos = sector * VIRTIO_BLK_SECTOR_SIZE};
-    return io_status(blk, stream_walk(mem, c, false, HEADER_SIZE, len, disk_piece, &st), "write");
+    uint64_t pos = sector * VIRTIO_BLK_SECTOR_SIZE, done;
+    int err = write_fits_file(blk, pos + len);
+    if (err == -ENOSPC) {
+        log_warn_limited(&warned,
+                         "%s: write of %llu bytes at sector %llu: the file has shrunk "
+                         "below it since start-up; refused, so that it does not grow back",
+                         blk->transport.name, (unsigned long long)len, (unsigned long long)sector);
+        return VIRTIO_BLK_S_IOERR;
+    }
+    int cnt = err ? err : stream_iov(mem, c, false, HEADER_SIZE, len, blk->iov);
+    err = cnt < 0 ? cnt : disk_rw(blk, blk->iov, cnt, pos, true, &done);
+    /*
+     * Section 5.2.5.1: a driver that did not negotiate VIRTIO_BLK_F_FLUSH
+     * may assume a write-through cache, so the write is complete only when
+     * it is on stable storage. With FLUSH the driver asks when it needs it.
+     */
+    if (!err && !(features & (1ULL << VIRTIO_BLK_F_FLUSH)))
+        err = sync_disk(blk);
+    return io_status(blk, err, "write");
 }
 
 /* Section 5.2.6: 20 bytes, zero padded, into the writable stream (less if it is shorter). */
@@ -199,7 +271,7 @@ static uint8_t blk_get_id(struct virtio_blk *blk, const struct guest_mem *mem,
 
 /* Carry out one request; returns its status byte and counts data bytes written to the guest. */
 static uint8_t blk_execute(struct virtio_blk *blk, const struct guest_mem *mem,
-                           const struct virtq_chain *c, uint64_t *written)
+                           const struct virtq_chain *c, uint64_t features, uint64_t *written)
 {
     static unsigned warned;
     struct virtio_blk_outhdr hdr;
@@ -218,10 +290,10 @@ static uint8_t blk_execute(struct virtio_blk *blk, const struct guest_mem *mem,
     case VIRTIO_BLK_T_IN:
         return blk_read(blk, mem, c, sector, written);
     case VIRTIO_BLK_T_OUT:
-        return blk_write(blk, mem, c, sector);
+        return blk_write(blk, mem, c, sector, features);
     case VIRTIO_BLK_T_FLUSH:
         /* Completion promises the data is on stable storage: sync first. */
-        return io_status(blk, fdatasync_retry(blk->fd), "flush");
+        return io_status(blk, sync_disk(blk), "flush");
     case VIRTIO_BLK_T_GET_ID:
         return blk_get_id(blk, mem, c, written);
     default:
@@ -231,7 +303,7 @@ static uint8_t blk_execute(struct virtio_blk *blk, const struct guest_mem *mem,
 
 /* Serve one chain; returns the used length: bytes written to the guest, status byte included. */
 static uint32_t blk_serve(struct virtio_blk *blk, const struct guest_mem *mem,
-                          const struct virtq_chain *c)
+                          const struct virtq_chain *c, uint64_t features)
 {
     static unsigned warned;
     const struct virtq_seg *last = &c->segs[c->count - 1];
@@ -243,7 +315,7 @@ static uint32_t blk_serve(struct virtio_blk *blk, const struct guest_mem *mem,
         return 0;
     }
     uint64_t written = 0;
-    uint8_t status = blk_execute(blk, mem, c, &written);
+    uint8_t status = blk_execute(blk, mem, c, features, &written);
     uint8_t *status_byte = guest_mem_ptr(mem, last->gpa + last->len - 1, 1);
     if (status_byte)
         *status_byte = status;
@@ -253,15 +325,27 @@ static uint32_t blk_serve(struct virtio_blk *blk, const struct guest_mem *mem,
 
 /* ---- the virtio device --------------------------------------------------- */
 
-static int blk_notify(void *ctx, struct virtq *vq, unsigned index)
+/*
+ * The queue was kicked. Without the device lock (virtio_mmio.h, "Locking
+ * rule"): take a batch of requests, do their I/O, hand them all back with
+ * one interrupt, and again until the queue is empty. The lock is held only
+ * to walk the rings, so a vCPU reading a register never waits for the disk.
+ */
+static void blk_kick(void *ctx, unsigned index)
 {
     struct virtio_blk *blk = ctx;
-    int err;
+    struct virtio_mmio_batch batch;
+    unsigned n;
 
-    (void)index; /* one queue */
-    while ((err = virtq_pop(vq, &blk->chain)) == 0)
-        virtq_push(vq, blk->chain.head, blk_serve(blk, vq->mem, &blk->chain));
-    return err == -EAGAIN ? 0 : err;
+    while ((n = virtio_mmio_queue_pop(&blk->transport, index, blk->batch, VIRTIO_BLK_BATCH,
+                                      &batch)) > 0) {
+        for (unsigned i = 0; i < n; i++) {
+            blk->done[i].head = blk->batch[i].head;
+            blk->done[i].len = blk_serve(blk, blk->transport.mem, &blk->batch[i], batch.features);
+        }
+        blk->requests += n;
+        virtio_mmio_queue_push(&blk->transport, index, &batch, blk->done, n);
+    }
 }
 
 static void blk_config_read(void *ctx, uint32_t offset, void *buf, unsigned len)
@@ -270,17 +354,15 @@ static void blk_config_read(void *ctx, uint32_t offset, void *buf, unsigned len)
     memcpy(buf, (const uint8_t *)&blk->config + offset, len);
 }
 
-static int disk_bytes(int fd, uint64_t *bytes)
+static int disk_bytes(int fd, struct stat *st, uint64_t *bytes)
 {
-    struct stat st;
-
-    if (fstat(fd, &st) < 0)
+    if (fstat(fd, st) < 0)
         return -errno;
-    if (S_ISBLK(st.st_mode))
+    if (S_ISBLK(st->st_mode))
         return ioctl(fd, BLKGETSIZE64, bytes) < 0 ? -errno : 0;
-    if (!S_ISREG(st.st_mode))
+    if (!S_ISREG(st->st_mode))
         return -EINVAL;
-    *bytes = (uint64_t)st.st_size;
+    *bytes = (uint64_t)st->st_size;
     return 0;
 }
 
@@ -288,9 +370,10 @@ int virtio_blk_init(struct virtio_blk *blk, int fd, bool read_only, const char *
                     const struct guest_mem *mem, uint64_t base, struct irq_line irq)
 {
     uint64_t bytes;
+    struct stat st;
 
     memset(blk, 0, sizeof(*blk));
-    int err = disk_bytes(fd, &bytes);
+    int err = disk_bytes(fd, &st, &bytes);
     if (err)
         return err;
     if (bytes < VIRTIO_BLK_SECTOR_SIZE)
@@ -298,6 +381,7 @@ int virtio_blk_init(struct virtio_blk *blk, int fd, bool read_only, const char *
 
     blk->fd = fd;
     blk->read_only = read_only;
+    blk->is_regular_file = S_ISREG(st.st_mode);
     blk->capacity = bytes / VIRTIO_BLK_SECTOR_SIZE;
     if (id) /* zero padded; no NUL when all 20 bytes are used (section 5.2.6) */
         memcpy(blk->id, id, strnlen(id, sizeof(blk->id)));
@@ -319,7 +403,7 @@ int virtio_blk_init(struct virtio_blk *blk, int fd, bool read_only, const char *
                     (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (read_only ? 1ULL << VIRTIO_BLK_F_RO : 0),
         .config_size = sizeof(struct virtio_blk_config),
         .config_read = blk_config_read,
-        .notify = blk_notify,
+        .kick = blk_kick,
     };
     return virtio_mmio_init(&blk->transport, &blk->ops, blk, mem, base, irq);
 }

@@ -13,36 +13,50 @@
 
 #include "log.h"
 
-/* transmitq: every readable buffer is output. We write nothing back, so used len is 0. */
-static int console_transmit(struct virtio_console *con, struct virtq *vq)
+/*
+ * transmitq: every readable buffer is output. We write nothing back, so used
+ * len is 0. Without the device lock (virtio_mmio.h, "Locking rule"): tx()
+ * may block for as long as the terminal or pipe on the other side is not
+ * reading, and vCPUs touching our registers must not wait for that. A batch
+ * of chains is written out, then handed back with one interrupt.
+ */
+static void console_transmit(struct virtio_console *con)
 {
-    int err;
+    struct virtio_mmio_batch batch;
+    unsigned n;
 
-    while ((err = virtq_pop(vq, &con->chain)) == 0) {
-        for (unsigned i = 0; i < con->chain.num_read; i++) {
-            const struct virtq_seg *s = &con->chain.segs[i];
-            const uint8_t *p = guest_mem_ptr(vq->mem, s->gpa, s->len);
-            if (p && con->host.tx)
-                con->host.tx(con->host.ctx, p, s->len);
+    while ((n = virtio_mmio_queue_pop(&con->transport, VIRTIO_CONSOLE_TRANSMITQ, con->tx_batch,
+                                      VIRTIO_CONSOLE_TX_BATCH, &batch)) > 0) {
+        for (unsigned c = 0; c < n; c++) {
+            const struct virtq_chain *chain = &con->tx_batch[c];
+            /* Stopping: what is left is dropped, not written (tx() might block again). */
+            bool stopping = virtio_mmio_stopping(&con->transport);
+            for (unsigned i = 0; i < chain->num_read && !stopping; i++) {
+                const struct virtq_seg *s = &chain->segs[i];
+                const uint8_t *p = guest_mem_ptr(con->transport.mem, s->gpa, s->len);
+                if (p && con->host.tx)
+                    con->host.tx(con->host.ctx, p, s->len);
+            }
+            con->tx_done[c] = (struct virtio_mmio_done){.head = chain->head, .len = 0};
         }
-        virtq_push(vq, con->chain.head, 0);
+        virtio_mmio_queue_push(&con->transport, VIRTIO_CONSOLE_TRANSMITQ, &batch, con->tx_done, n);
     }
-    return err == -EAGAIN ? 0 : err;
 }
 
-static int console_notify(void *ctx, struct virtq *vq, unsigned index)
+static void console_kick(void *ctx, unsigned index)
 {
     struct virtio_console *con = ctx;
 
-    if (index == VIRTIO_CONSOLE_TRANSMITQ)
-        return console_transmit(con, vq);
+    if (index == VIRTIO_CONSOLE_TRANSMITQ) {
+        console_transmit(con);
+        return;
+    }
     /*
      * receiveq: new empty buffers. We fill them only when input arrives, so
      * just tell whoever holds input back that there is room now.
      */
     if (con->host.rx_ready)
         con->host.rx_ready(con->host.ctx);
-    return 0;
 }
 
 /* Fill the writable buffers of one receive chain; returns bytes copied. */
@@ -93,7 +107,7 @@ int virtio_console_init(struct virtio_console *con, const struct virtio_console_
         .num_queues = 2,
         .queue_max = VIRTIO_CONSOLE_QUEUE_SIZE,
         .features = 0, /* no size, no multiport, no emergency write */
-        .notify = console_notify,
+        .kick = console_kick,
     };
     return virtio_mmio_init(&con->transport, &con->ops, con, mem, base, irq);
 }

@@ -28,15 +28,22 @@
 #define VIRTIO_CONSOLE_TRANSMITQ 1
 
 #define VIRTIO_CONSOLE_QUEUE_SIZE 64
+/* Output buffers written out per pass, and answered with one interrupt. */
+#define VIRTIO_CONSOLE_TX_BATCH   16
 
 struct virtio_console_host {
-    /* The guest wrote len bytes: print them (same shape as the PL011's tx). */
+    /*
+     * The guest wrote len bytes: print them (same shape as the PL011's tx).
+     * Called without the device lock, so it may block; at shutdown
+     * virtio_worker_stop() interrupts it with a signal (EINTR), and it should
+     * then give up. Once the device is stopping it is not called again.
+     */
     void (*tx)(void *ctx, const uint8_t *buf, size_t len);
     /*
      * Optional: the guest posted receive buffers. Input that
      * virtio_console_receive() could not place can be retried now. Called
-     * with the device lock held, so it must not call virtio_console_receive()
-     * itself: wake the input thread instead (write to an eventfd, say).
+     * on the thread that saw the kick (the device's worker); wake the input
+     * thread rather than feeding the device from here.
      */
     void (*rx_ready)(void *ctx);
     void *ctx;
@@ -46,7 +53,10 @@ struct virtio_console {
     struct virtio_mmio transport;
     struct virtio_device_ops ops; /* what the transport calls back */
     struct virtio_console_host host;
-    struct virtq_chain chain; /* the buffer being served (under the transport lock) */
+    struct virtq_chain chain; /* receive: the buffer being filled (under the transport lock) */
+    /* transmit: the batch being written out, by the one thread in kick() */
+    struct virtq_chain tx_batch[VIRTIO_CONSOLE_TX_BATCH];
+    struct virtio_mmio_done tx_done[VIRTIO_CONSOLE_TX_BATCH];
 };
 
 /* Create the device at MMIO window `base`. Returns 0 or -errno. */

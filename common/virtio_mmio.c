@@ -85,8 +85,10 @@ static void queue_finish(struct virtio_mmio *dev, unsigned index, int err)
         device_needs_reset(dev);
     /* Even after an error, buffers completed before it are owed an interrupt. */
     if (index < dev->ops->num_queues && dev->queues[index].ready &&
-        virtq_should_notify(&dev->queues[index]))
+        virtq_should_notify(&dev->queues[index])) {
+        dev->used_notifications++;
         irq_raise(dev, VIRTIO_MMIO_INT_VRING);
+    }
 }
 
 /* Let the device process queue `index`, if it is live. Lock held. */
@@ -110,6 +112,8 @@ static void device_reset(struct virtio_mmio *dev)
     dev->driver_features = 0;
     dev->queue_sel = 0;
     dev->interrupt_status = 0;
+    dev->deferred = 0;
+    dev->epoch++; /* batches in flight belong to the driver that is gone */
     irq_update(dev);
     for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
         virtq_reset(&dev->queues[i]);
@@ -174,8 +178,13 @@ static void status_write(struct virtio_mmio *dev, uint32_t value)
      * that will not come.
      */
     if ((value & VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK)) {
-        for (unsigned i = 0; i < dev->ops->num_queues; i++)
-            queue_run(dev, i);
+        for (unsigned i = 0; i < dev->ops->num_queues; i++) {
+            /* A device that blocks cannot run here, under the lock: later, without it. */
+            if (dev->ops->kick)
+                dev->deferred |= live_queue(dev, i) ? 1u << i : 0;
+            else
+                queue_run(dev, i);
+        }
     }
 }
 
@@ -201,6 +210,7 @@ static void queue_ready_write(struct virtio_mmio *dev, uint32_t value)
     }
     if (value == 0) {
         vq->ready = false; /* the driver is tearing the queue down */
+        dev->epoch++;
         return;
     }
     if (vq->ready)
@@ -457,7 +467,21 @@ void virtio_mmio_write(void *opaque, uint64_t offset, unsigned width, uint64_t v
         config_write(dev, offset - VIRTIO_MMIO_CONFIG, width, value);
     else if (register_access_ok(dev, offset, width))
         register_write(dev, offset, (uint32_t)value);
+    unsigned deferred = dev->deferred;
+    dev->deferred = 0;
+    void (*wake)(void *, unsigned) = dev->wake;
+    void *wake_ctx = dev->wake_ctx;
     pthread_mutex_unlock(&dev->lock);
+
+    /* Kicks that DRIVER_OK owes: to the device's worker if it has one, else here. */
+    for (unsigned q = 0; deferred; q++, deferred >>= 1) {
+        if (!(deferred & 1))
+            continue;
+        if (wake)
+            wake(wake_ctx, q);
+        else
+            virtio_mmio_queue_notify(dev, q);
+    }
 }
 
 const char *virtio_mmio_reg_name(void *opaque, uint64_t offset)
@@ -531,17 +555,103 @@ void virtio_mmio_queue_end(struct virtio_mmio *dev, unsigned index, int err)
     pthread_mutex_unlock(&dev->lock);
 }
 
+/* ops->kick() for queue `index`, lock held on entry and exit, dropped around the call. */
+static void queue_kick(struct virtio_mmio *dev, unsigned index)
+{
+    unsigned bit = 1u << index;
+
+    if (dev->busy & bit) {
+        dev->again |= bit; /* the thread already in kick() will look again */
+        return;
+    }
+    dev->busy |= bit;
+    do {
+        dev->again &= ~bit;
+        pthread_mutex_unlock(&dev->lock);
+        dev->ops->kick(dev->ctx, index);
+        pthread_mutex_lock(&dev->lock);
+    } while ((dev->again & bit) && !dev->stopping);
+    dev->busy &= ~bit;
+}
+
 void virtio_mmio_queue_notify(struct virtio_mmio *dev, unsigned index)
 {
     static unsigned warned;
 
     pthread_mutex_lock(&dev->lock);
-    if (!queue_run(dev, index) && !(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+    bool ran = true;
+    if (!dev->ops->kick)
+        ran = queue_run(dev, index);
+    else if (live_queue(dev, index))
+        queue_kick(dev, index);
+    else
+        ran = false;
+    if (!ran && !(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
         /* Section 3.1.1: no notifications before DRIVER_OK, and only for real queues. */
         log_warn_limited(&warned, "%s: notify for queue %u (of %u) with status %#x; ignored",
                          dev->name, index, dev->ops->num_queues, dev->status);
     }
     pthread_mutex_unlock(&dev->lock);
+}
+
+unsigned virtio_mmio_queue_pop(struct virtio_mmio *dev, unsigned index, struct virtq_chain *chains,
+                               unsigned max, struct virtio_mmio_batch *batch)
+{
+    unsigned n = 0;
+    int err = 0;
+
+    pthread_mutex_lock(&dev->lock);
+    batch->epoch = dev->epoch;
+    batch->features = dev->driver_features;
+    struct virtq *vq = dev->stopping ? NULL : live_queue(dev, index);
+    while (vq && n < max && (err = virtq_pop(vq, &chains[n])) == 0)
+        n++;
+    if (err < 0 && err != -EAGAIN)
+        queue_finish(dev, index, err); /* NEEDS_RESET, and the interrupt earlier batches are owed */
+    pthread_mutex_unlock(&dev->lock);
+    return n;
+}
+
+void virtio_mmio_queue_push(struct virtio_mmio *dev, unsigned index,
+                            const struct virtio_mmio_batch *batch,
+                            const struct virtio_mmio_done *done, unsigned n)
+{
+    static unsigned warned;
+
+    pthread_mutex_lock(&dev->lock);
+    struct virtq *vq = index < dev->ops->num_queues ? &dev->queues[index] : NULL;
+    if (batch->epoch != dev->epoch || !vq || !vq->ready) {
+        /* The driver reset the device (or the queue) while we worked: not its chains any more. */
+        log_warn_limited(&warned, "%s: queue %u was reset during I/O; %u request(s) dropped",
+                         dev->name, index, n);
+    } else {
+        for (unsigned i = 0; i < n; i++)
+            virtq_push(vq, done[i].head, done[i].len);
+        /*
+         * More requests waiting: the kick() in progress takes them next, so
+         * the interrupt waits until the queue is drained, and the driver
+         * then finds everything in one pass of its handler.
+         */
+        if (dev->stopping || (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET) ||
+            !virtq_has_available(vq))
+            queue_finish(dev, index, 0); /* (after NEEDS_RESET no later pass will come) */
+    }
+    pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_mmio_stop(struct virtio_mmio *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    dev->stopping = true;
+    pthread_mutex_unlock(&dev->lock);
+}
+
+bool virtio_mmio_stopping(struct virtio_mmio *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    bool stopping = dev->stopping;
+    pthread_mutex_unlock(&dev->lock);
+    return stopping;
 }
 
 void virtio_mmio_config_changed(struct virtio_mmio *dev)
@@ -561,7 +671,8 @@ int virtio_mmio_init(struct virtio_mmio *dev, const struct virtio_device_ops *op
     uint32_t max = ops->queue_max;
 
     memset(dev, 0, sizeof(*dev));
-    if (ops->num_queues == 0 || ops->num_queues > VIRTIO_MMIO_MAX_QUEUES || !ops->notify)
+    if (ops->num_queues == 0 || ops->num_queues > VIRTIO_MMIO_MAX_QUEUES ||
+        (!ops->notify && !ops->kick))
         return -EINVAL;
     if (max == 0 || (max & (max - 1)) != 0 || max > VIRTQ_MAX_SIZE)
         return -EINVAL;

@@ -28,13 +28,24 @@
  *
  * Locking rule. Each device has one mutex, dev->lock. It protects every
  * register, the status, InterruptStatus and the virtqueues. The MMIO read
- * and write handlers take it; so does virtio_mmio_queue_notify(), which then
- * calls ops->notify() with the lock held, so a device's queue processing can
- * never run at the same time as a reset or a queue set-up. The price: a
- * vCPU touching this device's registers waits for the batch in flight.
- *   - ops callbacks run with the lock held: they must not call any
+ * and write handlers take it, on vCPU threads, so nothing slow may ever
+ * happen under it: a vCPU reading InterruptStatus must not wait for a disk
+ * or a terminal. A device therefore works in one of two ways:
+ *   - ops->notify(), called with the lock held, for work that is quick and
+ *     never blocks (a device that only moves bytes between memory buffers);
+ *   - ops->kick(), called WITHOUT the lock, for work that blocks (a disk
+ *     read, a write to a terminal nobody reads). The device takes a bounded
+ *     batch of chains with virtio_mmio_queue_pop() (lock held for the ring
+ *     walk only), does its host I/O with the lock dropped, and hands the
+ *     chains back with virtio_mmio_queue_push() (lock held again, one
+ *     interrupt for the batch if the driver wants one). A reset while the
+ *     I/O runs bumps dev->epoch, and the push of a stale batch is dropped.
+ *     One thread at a time runs kick() for a queue; a kick meanwhile makes
+ *     it look again.
+ * Further:
+ *   - ops callbacks called with the lock held must not call any
  *     virtio_mmio_* function that takes it (those say "Takes the lock").
- *   - irq_line_set() is called with the lock held.
+ *   - irq_line_set() is called with the lock held (KVM_IRQ_LINE never blocks).
  *   - Code outside ops that wants a queue (e.g. console input arriving on
  *     another thread) brackets its work with virtio_mmio_queue_begin/end.
  */
@@ -92,8 +103,27 @@ struct virtio_device_ops {
      */
     int (*notify)(void *ctx, struct virtq *vq, unsigned index);
 
+    /*
+     * Optional, and when set used instead of notify(): queue `index` was
+     * kicked. Called without the lock (see "Locking rule"); pop and push
+     * with virtio_mmio_queue_pop/push until pop returns 0.
+     */
+    void (*kick)(void *ctx, unsigned index);
+
     /* The driver reset the device (Status = 0): forget per-driver state. May be NULL. */
     void (*reset)(void *ctx);
+};
+
+/* A chain handed back to the driver: its head and the bytes written into it. */
+struct virtio_mmio_done {
+    uint16_t head;
+    uint32_t len;
+};
+
+/* What virtio_mmio_queue_pop() tells a device about the batch it took. */
+struct virtio_mmio_batch {
+    uint32_t epoch;    /* give it back to virtio_mmio_queue_push() */
+    uint64_t features; /* the negotiated feature bits, for the device's decisions */
 };
 
 struct virtio_mmio {
@@ -113,7 +143,18 @@ struct virtio_mmio {
     uint32_t queue_sel;
     uint32_t interrupt_status;
     uint32_t config_generation;
-    bool irq_level; /* what we last told the interrupt line */
+    bool irq_level;              /* what we last told the interrupt line */
+    uint64_t used_notifications; /* used-buffer interrupts raised (section 2.7.7), for budgets */
+
+    /* Work outside the lock (ops->kick); see "Locking rule". */
+    uint32_t epoch;    /* bumped by reset and queue tear-down: older batches are dropped */
+    unsigned busy;     /* bit q: a thread is in ops->kick() for queue q */
+    unsigned again;    /* bit q: kicked while busy: the busy thread looks again */
+    unsigned deferred; /* bit q: DRIVER_OK found q ready: kick it once the lock is dropped */
+    bool stopping;     /* virtio_mmio_stop(): pop hands out nothing more */
+    /* Set by a worker thread: deliver a deferred kick to it rather than run it inline. */
+    void (*wake)(void *wake_ctx, unsigned index);
+    void *wake_ctx;
 
     struct virtq queues[VIRTIO_MMIO_MAX_QUEUES];
 };
@@ -154,6 +195,37 @@ void virtio_mmio_queue_notify(struct virtio_mmio *dev, unsigned index);
  */
 struct virtq *virtio_mmio_queue_begin(struct virtio_mmio *dev, unsigned index);
 void virtio_mmio_queue_end(struct virtio_mmio *dev, unsigned index, int err);
+
+/*
+ * For ops->kick(): take up to `max` available chains of queue `index` into
+ * chains[]. Returns how many; 0 when none are available, the queue is not
+ * live, or the device is stopping. A broken ring sets DEVICE_NEEDS_RESET;
+ * the chains taken before the break are returned (and owed a push).
+ * Takes the lock.
+ */
+unsigned virtio_mmio_queue_pop(struct virtio_mmio *dev, unsigned index, struct virtq_chain *chains,
+                               unsigned max, struct virtio_mmio_batch *batch);
+
+/*
+ * Hand `n` chains taken by virtio_mmio_queue_pop() back to the driver and,
+ * once the queue has nothing more available, raise the used-buffer
+ * interrupt if the driver wants one: a kick() that drains the queue in
+ * several batches interrupts once, at the end. Dropped (the guest reset the
+ * device or the queue since the pop) when the epoch has moved on.
+ * Takes the lock.
+ */
+void virtio_mmio_queue_push(struct virtio_mmio *dev, unsigned index,
+                            const struct virtio_mmio_batch *batch,
+                            const struct virtio_mmio_done *done, unsigned n);
+
+/*
+ * Shutting down: from now on virtio_mmio_queue_pop() returns 0, so a device
+ * in ops->kick() finishes the batch in hand and returns. Takes the lock.
+ */
+void virtio_mmio_stop(struct virtio_mmio *dev);
+
+/* True after virtio_mmio_stop(): a device blocked in host I/O may give up. Takes the lock. */
+bool virtio_mmio_stopping(struct virtio_mmio *dev);
 
 /* The device changed its config space: bump ConfigGeneration, interrupt. Takes the lock. */
 void virtio_mmio_config_changed(struct virtio_mmio *dev);

@@ -1,15 +1,18 @@
 /*
  * virtio_worker.c - a virtio device's own thread, woken by ioeventfd (introduced in chapter 8).
  */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
 #include "virtio_worker.h"
 
 #include <errno.h>
 #include <linux/virtio_mmio.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 /* KVM_IOEVENTFD for queue q: assign or deassign. */
@@ -52,6 +55,37 @@ static void *worker_thread(void *arg)
     return NULL;
 }
 
+/* DRIVER_OK owes queue q a look: hand it to the thread, as if the guest had kicked. */
+static void worker_wake(void *ctx, unsigned q)
+{
+    struct virtio_worker *w = ctx;
+    uint64_t one = 1;
+    if (q < w->nr_queues) {
+        ssize_t ignored = write(w->queue_fds[q], &one, sizeof(one));
+        (void)ignored; /* an eventfd write fails only when the counter is saturated */
+    }
+}
+
+/* The signal that interrupts a worker blocked in host I/O at shutdown: see virtio_worker_stop(). */
+#define WORKER_KICK_SIGNAL SIGUSR1
+
+static void on_worker_kick(int sig)
+{
+    (void)sig; /* nothing to do: interrupting the blocked call is the point */
+}
+
+static int install_kick_handler(void)
+{
+    struct sigaction old, sa = {.sa_handler = on_worker_kick}; /* no SA_RESTART: EINTR wanted */
+    if (sigaction(WORKER_KICK_SIGNAL, NULL, &old) < 0)
+        return -errno;
+    /* vm_control.c uses the same signal, the same way, for vCPUs: keep its handler. */
+    if (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+        return 0;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(WORKER_KICK_SIGNAL, &sa, NULL) < 0 ? -errno : 0;
+}
+
 static void close_fds(struct virtio_worker *w)
 {
     for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++) {
@@ -76,8 +110,12 @@ int virtio_worker_start(struct virtio_worker *w, int vm_fd, struct virtio_mmio *
     if (w->stop_fd < 0)
         return -errno;
 
-    int ret = 0;
+    int ret = install_kick_handler();
     unsigned assigned = 0;
+    if (ret < 0) {
+        close_fds(w);
+        return ret;
+    }
     for (; assigned < w->nr_queues; assigned++) {
         w->queue_fds[assigned] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (w->queue_fds[assigned] < 0) {
@@ -91,6 +129,12 @@ int virtio_worker_start(struct virtio_worker *w, int vm_fd, struct virtio_mmio *
         ret = -pthread_create(&w->thread, NULL, worker_thread, w);
         w->running = (ret == 0);
     }
+    if (ret == 0) {
+        pthread_mutex_lock(&dev->lock);
+        dev->wake = worker_wake;
+        dev->wake_ctx = w;
+        pthread_mutex_unlock(&dev->lock);
+    }
     if (ret < 0) {
         while (assigned-- > 0)
             ioeventfd(w, assigned, false);
@@ -103,11 +147,32 @@ void virtio_worker_stop(struct virtio_worker *w)
 {
     if (!w->running)
         return;
+    /*
+     * Tell the device to take no more work (it finishes the batch in hand),
+     * and the thread to leave its poll loop. The thread may be blocked in
+     * host I/O meanwhile: a write to a stdout that nobody reads never
+     * returns by itself. So until it has gone, interrupt whatever call it
+     * is in with a signal every 50 ms: the call fails with EINTR, the device
+     * sees virtio_mmio_stopping() and gives up on that output.
+     */
+    virtio_mmio_stop(w->dev);
     uint64_t one = 1;
     ssize_t ignored = write(w->stop_fd, &one, sizeof(one));
     (void)ignored;
-    pthread_join(w->thread, NULL);
+    for (;;) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += 50 * 1000000L;
+        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+        deadline.tv_nsec %= 1000000000L;
+        if (pthread_timedjoin_np(w->thread, NULL, &deadline) != ETIMEDOUT)
+            break;
+        pthread_kill(w->thread, WORKER_KICK_SIGNAL);
+    }
     w->running = false;
+    pthread_mutex_lock(&w->dev->lock);
+    w->dev->wake = NULL;
+    pthread_mutex_unlock(&w->dev->lock);
     for (unsigned q = 0; q < w->nr_queues; q++)
         ioeventfd(w, q, false);
     close_fds(w);

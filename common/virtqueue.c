@@ -257,6 +257,11 @@ void virtq_unpop(struct virtq *q)
     q->last_avail_idx--;
 }
 
+bool virtq_has_available(struct virtq *q)
+{
+    return q->ready && avail_idx_load(q) != q->last_avail_idx;
+}
+
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 {
     struct vring_used_elem *elem = &q->used->ring[q->used_idx & (q->size - 1)];

@@ -124,6 +124,13 @@ int virtq_pop(struct virtq *q, struct virtq_chain *chain);
 void virtq_unpop(struct virtq *q);
 
 /*
+ * Has the driver made chains available that virtq_pop() has not taken yet?
+ * A look at avail->idx only: it arms nothing (unlike a virtq_pop() that
+ * finds the ring empty).
+ */
+bool virtq_has_available(struct virtq *q);
+
+/*
  * Hand chain `head` back to the driver, saying we wrote `len` bytes into its
  * writable buffers (section 2.7.8). Publishes used->idx.
  */

@@ -73,14 +73,14 @@ table() {
 1;absurd;;kernel image_size smaller than the file;--kernel imgsize-small.bin
 1;does not fit;;kernel image_size bigger than RAM;--kernel imgsize-80m.bin
 1;does not fit;;kernel file bigger than RAM (legacy header);--kernel legacy-80m.bin
-1;directory;TODO;kernel is a directory;--kernel dir
-1;not a regular file;TODO;kernel is a FIFO;--kernel fifo
-1;not a regular file;TODO;kernel is /dev/zero;--kernel /dev/zero
+1;directory;;kernel is a directory;--kernel dir
+1;not a regular file;;kernel is a FIFO;--kernel fifo
+1;not a regular file;;kernel is /dev/zero;--kernel /dev/zero
 1;not a .*Image;;kernel gzip truncated;--kernel truncated.gz
 1;not a .*Image;;kernel gzip corrupt;--kernel corrupt.gz
 1;not a .*Image;;kernel gzip of text;--kernel text.gz
-1;not a .*Image;TODO;kernel gzip bomb of zeros (header checked first);--kernel bomb-zeros.gz
-1;does not fit;;kernel gzip bomb behind a good header;--kernel bomb-image.gz
+1;not a .*Image;;kernel gzip bomb of zeros (header checked first);--kernel bomb-zeros.gz
+1;does not fit|image_size;;kernel gzip bomb behind a good header (stopped at its image_size);--kernel bomb-image.gz
 0;;;kernel gzip'd, well-formed (control);--kernel good.gz --cmdline off
 1;No such file;;initrd missing;K --initrd nosuch
 1;not a non-empty regular file;;initrd empty;K --initrd zero-bytes
@@ -90,17 +90,17 @@ table() {
 1;does not fit;;initrd bigger than RAM;K --initrd initrd-100m
 0;;;initrd of 1 byte (control);K --initrd initrd-1
 1;No such file;;disk missing;K --disk nosuch
-1;empty;TODO;disk empty;K --disk zero-bytes
-1;512;TODO;disk of 100 bytes;K --disk disk-100
-1;512;TODO;disk of 511 bytes;K --disk disk-511
+1;empty;;disk empty;K --disk zero-bytes
+1;512;;disk of 100 bytes;K --disk disk-100
+1;512;;disk of 511 bytes;K --disk disk-511
 1;directory;;disk is a directory;K --disk dir
 1;not a regular file;;disk is a FIFO;K --disk fifo
-1;not a regular file;TODO;disk is a FIFO, ,ro;K --disk fifo,ro
+1;not a regular file;;disk is a FIFO, ,ro;K --disk fifo,ro
 1;not a regular file;;disk is /dev/zero;K --disk /dev/zero
 1;Read-only file system;;disk on a read-only file system without ,ro;K --disk rofs/disk.img
-1;twice|already|more than once|lock;TODO;the same disk twice;K --disk same.img --disk same.img
-2;name|empty;TODO;--disk ,ro (no file name);K --disk ,ro
-2;name|empty;TODO;--disk '' (no file name);K --disk ''
+1;twice|already|more than once|lock;;the same disk twice;K --disk same.img --disk same.img
+2;name|empty;;--disk ,ro (no file name);K --disk ,ro
+2;name|empty;;--disk '' (no file name);K --disk ''
 2;at most 8 disks;;nine disks;K --disk probe.img --disk probe.img --disk probe.img --disk probe.img --disk probe.img --disk probe.img --disk probe.img --disk probe.img --disk probe.img
 0;;;a comma in the disk's name (control);K --disk a,b.img
 0;;;odd-sized disk of 1000 bytes (control);K --disk disk-1000
@@ -121,7 +121,7 @@ table() {
 2;--ram;;--ram 16777216T (overflows 64 bits);K --ram 16777216T
 1;[Rr][Aa][Mm]|IPA|address space;;--ram 8388608T (2^63 bytes);K --ram 8388608T
 2;--ram;;--ram 18446744073709551615;K --ram 18446744073709551615
-1;[Rr][Aa][Mm]|IPA|address space;TODO;--ram 1T (past the IPA limit);K --ram 1T
+1;[Rr][Aa][Mm]|IPA|address space;;--ram 1T (past the IPA limit);K --ram 1T
 2;--cpus;;--cpus '';K --cpus ''
 2;--cpus;;--cpus 0;K --cpus 0
 2;--cpus;;--cpus -1;K --cpus -1

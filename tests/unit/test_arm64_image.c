@@ -209,49 +209,102 @@ static void gzip_detected_and_refused_by_parse(void **state)
     free(img);
 }
 
+/*
+ * A gzip bomb: `header` (if any) followed by `zeros` zero bytes, compressed
+ * as it streams, so the test never holds the uncompressed data (deflate
+ * packs zeros about 1000:1).
+ */
+static uint8_t *gzip_bomb(const uint8_t *header, size_t header_len, uint64_t zeros, size_t *out_len)
+{
+    static const uint8_t zero[1 << 16];
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = zeros / 100 + 4096, used = 0;
+    uint8_t *out = malloc(cap);
+    assert_non_null(out);
+    zs.next_in = (Bytef *)header;
+    zs.avail_in = (uInt)header_len;
+    for (;;) {
+        int flush = Z_NO_FLUSH;
+        if (zs.avail_in == 0) {
+            if (zeros == 0)
+                flush = Z_FINISH;
+            else {
+                size_t n = zeros < sizeof(zero) ? (size_t)zeros : sizeof(zero);
+                zs.next_in = (Bytef *)zero;
+                zs.avail_in = (uInt)n;
+                zeros -= n;
+            }
+        }
+        zs.next_out = out + used;
+        zs.avail_out = (uInt)(cap - used);
+        int zr = deflate(&zs, flush);
+        used = cap - zs.avail_out;
+        assert_true(used < cap);
+        if (zr == Z_STREAM_END)
+            break;
+        assert_int_equal(zr, Z_OK);
+    }
+    deflateEnd(&zs);
+    *out_len = used;
+    return out;
+}
+
+/* gz holds img (len bytes, image_size 1 MiB, text_offset 0): load it into 16 MiB of RAM. */
+static int load_gz(const uint8_t *gz, size_t gz_len, struct guest_mem *mem,
+                   struct arm64_image_info *info)
+{
+    struct arm64_boot_layout layout;
+    memset(mem->host, 0, mem->size);
+    return arm64_image_load(mem, gz, gz_len, info, &layout);
+}
+
 static void gunzip_round_trip(void **state)
 {
     (void)state;
-    size_t len = 300000;
-    uint8_t *img = make_image(len, 0, 1 << 20, FLAGS_4K);
-    size_t gz_len, out_len;
-    uint8_t *gz = gzip_buf(img, len, &gz_len), *out;
-
-    assert_int_equal(arm64_image_gunzip(gz, gz_len, RAM_SIZE, &out, &out_len), 0);
-    assert_int_equal(out_len, len);
-    assert_memory_equal(out, img, len);
-    free(out);
-    /* Exactly the right bound is enough; one byte less is not. */
-    assert_int_equal(arm64_image_gunzip(gz, gz_len, len, &out, &out_len), 0);
-    free(out);
-    assert_int_equal(arm64_image_gunzip(gz, gz_len, len - 1, &out, &out_len), -E2BIG);
-    assert_null(out);
-    assert_int_equal(arm64_image_gunzip(gz, gz_len, 0, &out, &out_len), -E2BIG);
-    free(gz);
-    free(img);
+    struct guest_mem mem;
+    struct arm64_image_info info;
+    assert_int_equal(guest_mem_alloc(&mem, RAM_BASE, RAM_SIZE), 0);
+    size_t gz_len;
+    /* Exactly image_size bytes is allowed; one byte more is a bomb. */
+    for (size_t len = (1 << 20) - 1; len <= (1 << 20) + 1; len++) {
+        uint8_t *img = make_image(len, 0, 1 << 20, FLAGS_4K);
+        uint8_t *gz = gzip_buf(img, len, &gz_len);
+        assert_int_equal(load_gz(gz, gz_len, &mem, &info), len > (1 << 20) ? -EFBIG : 0);
+        if (len <= (1 << 20)) {
+            assert_int_equal(info.file_size, len);
+            assert_memory_equal(mem.host, img, len);
+        }
+        free(gz);
+        free(img);
+    }
+    guest_mem_free(&mem);
 }
 
-static void gunzip_grows_past_a_wrong_size_hint(void **state)
+static void gunzip_ignores_a_second_member(void **state)
 {
     (void)state;
     /*
      * Two gzip members back to back: the trailer at the end of the file is
-     * the second one's, so the size hint says 16 bytes. Only the first
-     * member is the kernel.
+     * the second one's. Only the first member is the kernel.
      */
-    size_t len = 200000, gz1_len, gz2_len, out_len;
+    size_t len = 200000, gz1_len, gz2_len;
     uint8_t *img = make_image(len, 0, 1 << 20, FLAGS_4K);
     uint8_t tail[16] = {0};
     uint8_t *gz1 = gzip_buf(img, len, &gz1_len), *gz2 = gzip_buf(tail, sizeof(tail), &gz2_len);
-    uint8_t *both = malloc(gz1_len + gz2_len), *out;
+    uint8_t *both = malloc(gz1_len + gz2_len);
     assert_non_null(both);
     memcpy(both, gz1, gz1_len);
     memcpy(both + gz1_len, gz2, gz2_len);
+    struct guest_mem mem;
+    struct arm64_image_info info;
+    assert_int_equal(guest_mem_alloc(&mem, RAM_BASE, RAM_SIZE), 0);
 
-    assert_int_equal(arm64_image_gunzip(both, gz1_len + gz2_len, RAM_SIZE, &out, &out_len), 0);
-    assert_int_equal(out_len, len);
-    assert_memory_equal(out, img, len);
-    free(out);
+    assert_int_equal(load_gz(both, gz1_len + gz2_len, &mem, &info), 0);
+    assert_int_equal(info.file_size, len);
+    assert_memory_equal(mem.host, img, len);
+    guest_mem_free(&mem);
     free(both);
     free(gz2);
     free(gz1);
@@ -261,20 +314,50 @@ static void gunzip_grows_past_a_wrong_size_hint(void **state)
 static void gunzip_rejects_damage(void **state)
 {
     (void)state;
-    size_t len = 50000, gz_len, out_len;
+    size_t len = 50000, gz_len;
     uint8_t *img = make_image(len, 0, 1 << 20, FLAGS_4K);
-    uint8_t *gz = gzip_buf(img, len, &gz_len), *out;
+    uint8_t *gz = gzip_buf(img, len, &gz_len);
+    struct guest_mem mem;
+    struct arm64_image_info info;
+    assert_int_equal(guest_mem_alloc(&mem, RAM_BASE, RAM_SIZE), 0);
 
-    /* Cut short. */
-    assert_int_equal(arm64_image_gunzip(gz, gz_len / 2, RAM_SIZE, &out, &out_len), -ENOEXEC);
-    assert_null(out);
+    /* Cut short, or shorter than the smallest gzip file. */
+    assert_int_equal(load_gz(gz, gz_len / 2, &mem, &info), -ENOEXEC);
+    assert_int_equal(load_gz(gz, 17, &mem, &info), -ENOEXEC);
     /* A flipped bit in the data: the CRC or the deflate stream catches it. */
     gz[gz_len / 2] ^= 0x10;
-    assert_int_equal(arm64_image_gunzip(gz, gz_len, RAM_SIZE, &out, &out_len), -ENOEXEC);
-    /* Not gzip at all. */
-    assert_int_equal(arm64_image_gunzip(img, len, RAM_SIZE, &out, &out_len), -ENOEXEC);
+    assert_int_equal(load_gz(gz, gz_len, &mem, &info), -ENOEXEC);
+    guest_mem_free(&mem);
     free(gz);
     free(img);
+}
+
+/* A legacy (image_size 0) gzip'd kernel: bounded by the room below the DTB. */
+static void gunzip_legacy_kernel(void **state)
+{
+    (void)state;
+    size_t len = 100000, gz_len;
+    uint8_t *img = make_image(len, 0x1234, 0, 0);
+    uint8_t *gz = gzip_buf(img, len, &gz_len);
+    struct guest_mem mem;
+    struct arm64_image_info info;
+    assert_int_equal(guest_mem_alloc(&mem, RAM_BASE, RAM_SIZE), 0);
+    struct arm64_boot_layout layout;
+    assert_int_equal(arm64_image_load(&mem, gz, gz_len, &info, &layout), 0);
+    assert_true(info.legacy);
+    assert_int_equal(info.file_size, len);
+    assert_int_equal(layout.kernel_start, RAM_BASE + ARM64_LEGACY_TEXT_OFFSET);
+    assert_int_equal(layout.kernel_end, layout.kernel_start + len);
+    assert_memory_equal(mem.host + ARM64_LEGACY_TEXT_OFFSET, img, len);
+    free(gz);
+    free(img);
+    /* RAM_SIZE of zeros behind a legacy header cannot fit below the DTB. */
+    uint8_t *hdr = make_image(ARM64_IMAGE_HEADER_SIZE, 0, 0, 0);
+    gz = gzip_bomb(hdr, ARM64_IMAGE_HEADER_SIZE, RAM_SIZE, &gz_len);
+    assert_int_equal(arm64_image_load(&mem, gz, gz_len, &info, &layout), -E2BIG);
+    free(gz);
+    free(hdr);
+    guest_mem_free(&mem);
 }
 
 static void load_plain_and_gzip(void **state)
@@ -314,13 +397,6 @@ static void load_plain_and_gzip(void **state)
         assert_int_equal(mem.host[i], 0);
     free(img);
 
-    /* A gzip'd kernel larger than RAM is stopped while decompressing. */
-    uint8_t *huge = calloc(1, RAM_SIZE + 1);
-    assert_non_null(huge);
-    gz = gzip_buf(huge, RAM_SIZE + 1, &gz_len);
-    assert_int_equal(arm64_image_load(&mem, gz, gz_len, &info, &layout), -E2BIG);
-    free(gz);
-    free(huge);
     guest_mem_free(&mem);
 }
 
@@ -367,7 +443,10 @@ static void load_from_file(void **state)
     path = write_temp(img, len);
     assert_int_equal(arm64_image_load_file(&mem, path, &info, &layout), -ENOEXEC);
     assert_int_equal(arm64_image_load_file(&mem, "/nonexistent/Image", &info, &layout), -ENOENT);
-    assert_int_equal(arm64_image_load_file(&mem, "/tmp", &info, &layout), -EINVAL);
+    /* A directory or a device is named as such, not as a bad request. */
+    assert_int_equal(arm64_image_load_file(&mem, "/tmp", &info, &layout), -EISDIR);
+    assert_int_equal(arm64_image_load_file(&mem, "/dev/zero", &info, &layout), -ENODEV);
+    assert_int_equal(arm64_image_load_file(&mem, "/dev/null", &info, &layout), -ENODEV);
     unlink(path);
     free(img);
     img = make_image(len, 0, RAM_SIZE, FLAGS_4K);
@@ -376,6 +455,52 @@ static void load_from_file(void **state)
     unlink(path);
     free(img);
     free(gz);
+    guest_mem_free(&mem);
+}
+
+/*
+ * Issue 8 item 9: the header is checked on the first bytes out of the
+ * decompressor, and the output is bounded by the image_size it states, so a
+ * bomb fails after at most image_size bytes, with an error that says what it
+ * is, whatever the RAM size.
+ */
+static void gzip_bomb_stops_early(void **state)
+{
+    (void)state;
+    struct guest_mem mem;
+    struct arm64_image_info info;
+    struct arm64_boot_layout layout;
+    size_t gz_len;
+    const uint64_t bomb = 256ULL << 20; /* 16 times the guest RAM */
+    assert_int_equal(guest_mem_alloc(&mem, RAM_BASE, RAM_SIZE), 0);
+
+    /* No header at all: refused on the first 64 bytes, not after filling RAM. */
+    uint8_t *gz = gzip_bomb(NULL, 0, bomb, &gz_len);
+    memset(mem.host, 0xaa, mem.size);
+    assert_int_equal(arm64_image_load(&mem, gz, gz_len, &info, &layout), -ENOEXEC);
+    assert_int_equal(layout.kernel_end, 0);
+    for (size_t i = 0; i < mem.size; i += 4093)
+        assert_int_equal(mem.host[i], 0xaa);
+    char *path = write_temp(gz, gz_len);
+    assert_int_equal(arm64_image_load_file(&mem, path, &info, &layout), -ENOEXEC);
+    unlink(path);
+    free(gz);
+
+    /* A good header promising 1 MiB, then 256 MiB: stopped at the promise. */
+    uint8_t *hdr = make_image(ARM64_IMAGE_HEADER_SIZE, 0, 1 << 20, FLAGS_4K);
+    gz = gzip_bomb(hdr, ARM64_IMAGE_HEADER_SIZE, bomb, &gz_len);
+    memset(mem.host, 0xaa, mem.size);
+    assert_int_equal(arm64_image_load(&mem, gz, gz_len, &info, &layout), -EFBIG);
+    assert_int_equal(layout.kernel_end, 0);
+    /* Nothing was written past the kernel's image_size. */
+    for (size_t i = 1 << 20; i < mem.size; i += 4093)
+        assert_int_equal(mem.host[i], 0xaa);
+    path = write_temp(gz, gz_len);
+    assert_int_equal(arm64_image_load_file(&mem, path, &info, &layout), -EFBIG);
+    unlink(path);
+    assert_string_not_equal(arm64_image_strerror(-EFBIG), strerror(EFBIG));
+    free(gz);
+    free(hdr);
     guest_mem_free(&mem);
 }
 
@@ -404,9 +529,11 @@ int main(void)
         cmocka_unit_test(legacy_zero_image_size),
         cmocka_unit_test(gzip_detected_and_refused_by_parse),
         cmocka_unit_test(gunzip_round_trip),
-        cmocka_unit_test(gunzip_grows_past_a_wrong_size_hint),
+        cmocka_unit_test(gunzip_ignores_a_second_member),
+        cmocka_unit_test(gunzip_legacy_kernel),
         cmocka_unit_test(gunzip_rejects_damage),
         cmocka_unit_test(load_plain_and_gzip),
+        cmocka_unit_test(gzip_bomb_stops_early),
         cmocka_unit_test(load_from_file),
         cmocka_unit_test(strerror_says_something),
     };

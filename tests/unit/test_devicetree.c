@@ -347,7 +347,7 @@ static void virtio_nodes(void **state)
         const fdt32_t *reg = cells(b.fdt, paths[i], "reg", 4);
         assert_int_equal(u64_at(reg, 0), VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SIZE);
         assert_int_equal(u64_at(reg, 2), VIRTIO_MMIO_SIZE);
-        assert_irq(b.fdt, paths[i], 0, VIRTIO_SPI_FIRST + i, 1); /* edge rising */
+        assert_irq(b.fdt, paths[i], 0, VIRTIO_SPI_FIRST + i, 4); /* level high */
         assert_true(has_prop(b.fdt, paths[i], "dma-coherent"));
     }
     assert_true(fdt_path_offset(b.fdt, "/virtio_mmio@a000600") < 0);

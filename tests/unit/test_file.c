@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -42,8 +44,26 @@ static void open_regular_only(void **state)
     assert_true(fd >= 0);
     assert_int_equal(size, 10);
     close(fd);
-    assert_int_equal(file_open_regular("/tmp", &size), -EINVAL);
+    assert_int_equal(file_open_regular("/tmp", &size), -EISDIR);
+    assert_int_equal(file_open_regular("/dev/null", &size), -ENODEV);
     assert_int_equal(file_open_regular("/nonexistent/file", &size), -ENOENT);
+    assert_string_not_equal(file_strerror(-ENODEV), strerror(ENODEV));
+}
+
+/* Issue 8 item 4: a FIFO nobody writes to is refused at once, not waited on in open(). */
+static void fifo_refused_without_blocking(void **state)
+{
+    (void)state;
+    char fifo[64];
+    snprintf(fifo, sizeof(fifo), "/tmp/god-fifo-%d", (int)getpid());
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    uint64_t size;
+    alarm(5); /* a hang is a failure: SIGALRM ends the test program */
+    int fd = file_open_regular(fifo, &size);
+    alarm(0);
+    unlink(fifo);
+    assert_int_equal(fd, -ENODEV);
 }
 
 static void read_at_stops_at_end_of_file(void **state)
@@ -76,13 +96,14 @@ static void read_all_respects_the_limit(void **state)
     uint64_t size;
     assert_int_equal(file_size(path, &size), 0);
     assert_int_equal(size, 10);
-    assert_int_equal(file_size("/tmp", &size), -EINVAL);
+    assert_int_equal(file_size("/tmp", &size), -EISDIR);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(open_regular_only),
+        cmocka_unit_test(fifo_refused_without_blocking),
         cmocka_unit_test(read_at_stops_at_end_of_file),
         cmocka_unit_test(read_all_respects_the_limit),
     };

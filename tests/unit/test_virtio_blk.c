@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/virtio_blk.h>
@@ -29,7 +30,7 @@
 
 #define BASE     0x40000000ULL
 #define RAM_SIZE (64ULL * 1024)
-#define QSIZE    8
+#define QSIZE    128 /* room for more requests than one batch (VIRTIO_BLK_BATCH) */
 #define SECTORS  16
 
 #define DESC_GPA   (BASE + 0x0000)
@@ -79,15 +80,15 @@ static uint32_t rd(struct fixture *f, uint64_t offset)
 }
 
 /* Section 3.1.1, the short version: features, one queue, DRIVER_OK. */
-static void driver_bring_up(struct fixture *f)
+static void driver_bring_up_with(struct fixture *f, uint64_t features)
 {
     const uint32_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 
     wr(f, VIRTIO_MMIO_STATUS, s);
     wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)FEATURES);
+    wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)features);
     wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-    wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(FEATURES >> 32));
+    wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(features >> 32));
     wr(f, VIRTIO_MMIO_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK);
     wr(f, VIRTIO_MMIO_QUEUE_SEL, 0);
     wr(f, VIRTIO_MMIO_QUEUE_NUM, QSIZE);
@@ -98,6 +99,11 @@ static void driver_bring_up(struct fixture *f)
     wr(f, VIRTIO_MMIO_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
     assert_int_equal(rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_DRIVER_OK,
                      VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+static void driver_bring_up(struct fixture *f)
+{
+    driver_bring_up_with(f, FEATURES);
 }
 
 static int start_device(struct fixture *f, bool read_only)
@@ -423,6 +429,146 @@ static void disk_shrank_under_us(void **state)
     assert_int_equal(status(f), VIRTIO_BLK_S_OK);
 }
 
+/* Issue 8 item 5: a write never makes the image grow, even after it shrank. */
+static void write_never_extends_a_shrunk_file(void **state)
+{
+    struct fixture *f = *state;
+    struct stat st;
+
+    assert_int_equal(ftruncate(f->fd, 8 * 512 + 100), 0);
+    memset(host(f, DATA_GPA), 0xab, 512);
+    assert_int_equal(simple_request(f, VIRTIO_BLK_T_OUT, 10, 512, false), 1);
+    assert_int_equal(status(f), VIRTIO_BLK_S_IOERR);
+    /* Across the new end: also refused, the part inside the file included. */
+    assert_int_equal(simple_request(f, VIRTIO_BLK_T_OUT, 8, 512, false), 1);
+    assert_int_equal(status(f), VIRTIO_BLK_S_IOERR);
+    assert_int_equal(fstat(f->fd, &st), 0);
+    assert_int_equal(st.st_size, 8 * 512 + 100);
+    /* Inside the file: fine. */
+    assert_int_equal(simple_request(f, VIRTIO_BLK_T_OUT, 7, 512, false), 1);
+    assert_int_equal(status(f), VIRTIO_BLK_S_OK);
+}
+
+/*
+ * Issue 8 item 5, virtio 1.2 section 5.2.5.1: a driver without
+ * VIRTIO_BLK_F_FLUSH may assume write-through, so each write reaches stable
+ * storage (one fdatasync) before it completes. With FLUSH, writes are not
+ * synced one by one; the FLUSH request is.
+ */
+static void write_through_without_flush(void **state)
+{
+    struct fixture *f = *state;
+    uint8_t sector[512];
+
+    memset(host(f, DATA_GPA), 0xcd, 512);
+    uint64_t before = f->blk.syncs;
+    assert_int_equal(simple_request(f, VIRTIO_BLK_T_OUT, 3, 512, false), 1);
+    assert_int_equal(status(f), VIRTIO_BLK_S_OK);
+    assert_int_equal(f->blk.syncs, before); /* FLUSH negotiated: the driver decides */
+
+    wr(f, VIRTIO_MMIO_STATUS, 0); /* reset, and come back without FLUSH */
+    f->avail_idx = 0;
+    memset(host(f, AVAIL_GPA), 0, 0x2000); /* avail and used rings start over */
+    driver_bring_up_with(f, 1ULL << VIRTIO_F_VERSION_1);
+    for (unsigned n = 0; n < 3; n++) {
+        before = f->blk.syncs;
+        assert_int_equal(simple_request(f, VIRTIO_BLK_T_OUT, 4 + n, 512, false), 1);
+        assert_int_equal(status(f), VIRTIO_BLK_S_OK);
+        assert_int_equal(f->blk.syncs, before + 1);
+        disk_sector(f, 4 + n, sector);
+        assert_filled(sector, 512, 0xcd);
+    }
+    /* Reads need no sync. */
+    before = f->blk.syncs;
+    assert_int_equal(simple_request(f, VIRTIO_BLK_T_IN, 4, 512, true), 513);
+    assert_int_equal(f->blk.syncs, before);
+}
+
+/* Issue 11 item 3: one preadv/pwritev per request, however many segments carry its data. */
+static void one_syscall_per_request(void **state)
+{
+    struct fixture *f = *state;
+    const struct buf read4[] = {
+        {HDR_GPA, 16, false},           {DATA_GPA, 512, true},
+        {DATA_GPA + 0x400, 512, true},  {DATA_GPA + 0x800, 1024, true},
+        {DATA_GPA + 0x1000, 512, true}, {STATUS_GPA, 1, true},
+    };
+    put_header(f, HDR_GPA, VIRTIO_BLK_T_IN, 2);
+    uint64_t before = f->blk.io_calls;
+    assert_int_equal(submit(f, read4, 6), 2560 + 1);
+    assert_int_equal(status(f), VIRTIO_BLK_S_OK);
+    assert_int_equal(f->blk.io_calls, before + 1);
+    assert_filled(host(f, DATA_GPA), 512, 3);
+    assert_filled(host(f, DATA_GPA + 0x400), 512, 4);
+    assert_filled(host(f, DATA_GPA + 0x800), 512, 5);
+    assert_filled(host(f, DATA_GPA + 0x800 + 512), 512, 6);
+    assert_filled(host(f, DATA_GPA + 0x1000), 512, 7);
+
+    const struct buf write3[] = {
+        {HDR_GPA, 16, false},           {DATA_GPA, 512, false}, {DATA_GPA + 0x400, 512, false},
+        {DATA_GPA + 0x800, 512, false}, {STATUS_GPA, 1, true},
+    };
+    memset(host(f, DATA_GPA), 0x11, 0x1000);
+    put_header(f, HDR_GPA, VIRTIO_BLK_T_OUT, 9);
+    before = f->blk.io_calls;
+    assert_int_equal(submit(f, write3, 5), 1);
+    assert_int_equal(status(f), VIRTIO_BLK_S_OK);
+    assert_int_equal(f->blk.io_calls, before + 1);
+    uint8_t sector[512];
+    for (unsigned n = 9; n < 12; n++) {
+        disk_sector(f, n, sector);
+        assert_filled(sector, 512, 0x11);
+    }
+}
+
+/*
+ * Issue 11 item 3, as a deterministic budget: 40 one-sector reads made
+ * available at once and kicked once cost 40 preadv calls and one interrupt,
+ * although the worker takes them in two batches (VIRTIO_BLK_BATCH).
+ */
+static void many_requests_one_interrupt(void **state)
+{
+    struct fixture *f = *state;
+    struct vring_desc *desc = (struct vring_desc *)host(f, DESC_GPA);
+    struct vring_avail *avail = (struct vring_avail *)host(f, AVAIL_GPA);
+    struct vring_used *used = (struct vring_used *)host(f, USED_GPA);
+    enum {
+        N = 40
+    };
+
+    assert_true(N > VIRTIO_BLK_BATCH && 3 * N <= QSIZE);
+    for (unsigned r = 0; r < N; r++) {
+        uint64_t hdr = HDR_GPA + 16 * r, data = DATA_GPA + 512 * r, st = STATUS_GPA + r;
+        put_header(f, hdr, VIRTIO_BLK_T_IN, r % SECTORS);
+        *host(f, st) = 0xee;
+        const struct buf bufs[] = {{hdr, 16, false}, {data, 512, true}, {st, 1, true}};
+        for (unsigned i = 0; i < 3; i++) {
+            uint16_t flags =
+                (bufs[i].write ? VRING_DESC_F_WRITE : 0) | (i < 2 ? VRING_DESC_F_NEXT : 0);
+            desc[3 * r + i] = (struct vring_desc){.addr = htole64(bufs[i].gpa),
+                                                  .len = htole32(bufs[i].len),
+                                                  .flags = htole16(flags),
+                                                  .next = htole16(3 * r + i + 1)};
+        }
+        avail->ring[(f->avail_idx + r) % QSIZE] = htole16(3 * r);
+    }
+    f->avail_idx += N;
+    avail->idx = htole16(f->avail_idx);
+    uint64_t calls = f->blk.io_calls, requests = f->blk.requests;
+    uint64_t irqs = f->blk.transport.used_notifications;
+
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+    assert_int_equal(le16toh(used->idx), f->avail_idx);
+    assert_int_equal(f->blk.requests - requests, N);
+    assert_int_equal(f->blk.io_calls - calls, N);
+    assert_int_equal(f->blk.transport.used_notifications - irqs, 1);
+    assert_true(f->irq_level);
+    for (unsigned r = 0; r < N; r++) {
+        assert_int_equal(*host(f, STATUS_GPA + r), VIRTIO_BLK_S_OK);
+        assert_filled(host(f, DATA_GPA + 512 * r), 512, (uint8_t)(r % SECTORS + 1));
+    }
+}
+
 static void malformed_chain_needs_reset(void **state)
 {
     struct fixture *f = *state;
@@ -478,6 +624,10 @@ int main(void)
         T(header_too_short),
         T(buffer_at_end_of_ram),
         T(disk_shrank_under_us),
+        T(write_never_extends_a_shrunk_file),
+        T(write_through_without_flush),
+        T(one_syscall_per_request),
+        T(many_requests_one_interrupt),
         T(malformed_chain_needs_reset),
         T(init_rejects_bad_backends),
     };

@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include <endian.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
@@ -40,6 +42,10 @@ struct fixture {
     unsigned rx_ready_calls;
     uint16_t avail_idx[2];
     bool irq_level;
+    /* A terminal that stops reading: tx() blocks while `stuck`. */
+    pthread_mutex_t stuck_lock;
+    pthread_cond_t stuck_cond;
+    bool stuck, in_tx;
 };
 
 static uint8_t *host(struct fixture *f, uint64_t gpa)
@@ -50,6 +56,12 @@ static uint8_t *host(struct fixture *f, uint64_t gpa)
 static void tx(void *ctx, const uint8_t *buf, size_t len)
 {
     struct fixture *f = ctx;
+    pthread_mutex_lock(&f->stuck_lock);
+    f->in_tx = true;
+    pthread_cond_broadcast(&f->stuck_cond);
+    while (f->stuck)
+        pthread_cond_wait(&f->stuck_cond, &f->stuck_lock);
+    pthread_mutex_unlock(&f->stuck_lock);
     assert_true(f->out_len + len <= sizeof(f->out));
     memcpy(f->out + f->out_len, buf, len);
     f->out_len += len;
@@ -105,6 +117,8 @@ static int setup_common(void **state, bool bring_up)
 {
     static struct fixture f;
     memset(&f, 0, sizeof(f));
+    pthread_mutex_init(&f.stuck_lock, NULL);
+    pthread_cond_init(&f.stuck_cond, NULL);
     if (guest_mem_alloc(&f.mem, BASE, RAM_SIZE) != 0)
         return -1;
     struct virtio_console_host h = {.tx = tx, .rx_ready = rx_ready, .ctx = &f};
@@ -254,6 +268,74 @@ static void reset_then_again(void **state)
     assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"x", 1), 1);
 }
 
+static void *kick_tx(void *arg)
+{
+    wr(arg, VIRTIO_MMIO_QUEUE_NOTIFY, TX);
+    return NULL;
+}
+
+struct vcpu_access {
+    struct fixture *f;
+    bool done;
+    uint32_t interrupt_status;
+};
+
+/* A vCPU reading InterruptStatus and then resetting the device. */
+static void *vcpu_access(void *arg)
+{
+    struct vcpu_access *a = arg;
+    a->interrupt_status = rd(a->f, VIRTIO_MMIO_INTERRUPT_STATUS);
+    wr(a->f, VIRTIO_MMIO_STATUS, 0);
+    pthread_mutex_lock(&a->f->stuck_lock);
+    a->done = true;
+    pthread_cond_broadcast(&a->f->stuck_cond);
+    pthread_mutex_unlock(&a->f->stuck_lock);
+    return NULL;
+}
+
+/*
+ * Issue 8 item 7: output to a terminal that does not read blocks the
+ * worker in tx(), but never a vCPU: register accesses go on meanwhile. The
+ * guest resets the device while the write hangs; when it finally returns,
+ * the chain is not handed back to the reset queue.
+ */
+static void blocked_output_blocks_no_vcpu(void **state)
+{
+    struct fixture *f = *state;
+    pthread_t worker, vcpu;
+    struct vcpu_access a = {.f = f};
+
+    f->stuck = true;
+    memcpy(host(f, BUF_GPA), "stuck", 5);
+    post(f, TX, 0, BUF_GPA, 5, false);
+    assert_int_equal(pthread_create(&worker, NULL, kick_tx, f), 0);
+    pthread_mutex_lock(&f->stuck_lock);
+    while (!f->in_tx)
+        pthread_cond_wait(&f->stuck_cond, &f->stuck_lock);
+    pthread_mutex_unlock(&f->stuck_lock);
+
+    assert_int_equal(pthread_create(&vcpu, NULL, vcpu_access, &a), 0);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 2;
+    pthread_mutex_lock(&f->stuck_lock);
+    while (!a.done && pthread_cond_timedwait(&f->stuck_cond, &f->stuck_lock, &deadline) == 0)
+        ;
+    bool vcpu_done = a.done;
+    f->stuck = false; /* the terminal reads again: let everything finish */
+    pthread_cond_broadcast(&f->stuck_cond);
+    pthread_mutex_unlock(&f->stuck_lock);
+    pthread_join(worker, NULL);
+    pthread_join(vcpu, NULL);
+
+    assert_true(vcpu_done); /* the vCPU did not wait for the terminal */
+    assert_int_equal(a.interrupt_status, 0);
+    assert_memory_equal(f->out, "stuck", 5);
+    /* Reset before the write returned: nothing pushed, no interrupt. */
+    assert_int_equal(le16toh(used(f, TX)->idx), 0);
+    assert_false(f->irq_level);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +346,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(receive_fills_posted_buffers, setup, teardown),
         cmocka_unit_test_setup_teardown(receive_into_broken_ring, setup, teardown),
         cmocka_unit_test_setup_teardown(reset_then_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(blocked_output_blocks_no_vcpu, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
