@@ -83,10 +83,15 @@ void console_write(const uint8_t *buf, size_t len)
 {
     while (len > 0) {
         ssize_t n = write(STDOUT_FILENO, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
+        /*
+         * Dropped, not retried: stdout is gone (EPIPE, a closed terminal), or
+         * the write was interrupted (EINTR). The only signal that reaches a
+         * thread writing here is the kick that stops the VM (vm_control.c):
+         * a vCPU stuck on a stdout that nobody reads must let go, or
+         * --timeout and SIGTERM would wait for that reader forever.
+         */
         if (n <= 0)
-            return; /* stdout is gone (EPIPE, closed terminal): drop, don't kill the VM */
+            return;
         buf += n;
         len -= (size_t)n;
     }

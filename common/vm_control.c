@@ -1,6 +1,7 @@
 /*
  * vm_control.c - starting and stopping a VM's vCPU threads (introduced in chapter 4).
  */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
 #include "vm_control.h"
 
 #include <errno.h>
@@ -114,8 +115,24 @@ enum vm_stop_reason vm_wait(struct vm_control *vm, unsigned timeout_s)
     }
     pthread_mutex_unlock(&vm->lock);
 
-    for (unsigned i = 0; i < count; i++)
-        pthread_join(threads[i], NULL);
+    /*
+     * One kick is not always enough: a vCPU that took it just before blocking
+     * in host I/O (a write to a stdout nobody reads) sleeps on. Until each
+     * thread has gone, kick it again every 50 ms; only we join these threads,
+     * so they are still there to be kicked.
+     */
+    for (unsigned i = 0; i < count; i++) {
+        for (;;) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 50 * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            if (pthread_timedjoin_np(threads[i], NULL, &until) != ETIMEDOUT)
+                break;
+            pthread_kill(threads[i], KICK_SIGNAL);
+        }
+    }
     return (enum vm_stop_reason)atomic_load(&vm->reason);
 }
 

@@ -227,6 +227,53 @@ static void terminating_signal_restores_the_terminal(void **state)
     assert_true(restored);
 }
 
+/* A vCPU that writes guest output to a stdout nobody reads (a full pipe). */
+static void *blocked_writer_vcpu(void *arg)
+{
+    (void)arg;
+    static const uint8_t line[4096] = {'x'};
+    while (!vm_stopping(&vm))
+        console_write(line, sizeof(line));
+    return NULL;
+}
+
+/*
+ * --timeout (and SIGTERM) must stop a VM whose vCPU is stuck writing to
+ * stdout: the kick interrupts the write, and the write gives up. Run in a
+ * child, whose stdout is a full pipe and whose alarm turns a hang into a
+ * failure.
+ */
+static void timeout_stops_a_vcpu_blocked_on_stdout(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int p[2];
+        if (pipe(p) < 0)
+            _exit(10);
+        fcntl(p[1], F_SETFL, O_NONBLOCK);
+        static const char fill[4096];
+        while (write(p[1], fill, sizeof(fill)) > 0)
+            ;
+        fcntl(p[1], F_SETFL, 0); /* full, and blocking from now on */
+        dup2(p[1], STDOUT_FILENO);
+        alarm(10);
+        setup_vm();
+        for (unsigned i = 0; i < NR; i++)
+            if (vm_control_start(&vm, i, blocked_writer_vcpu, NULL) < 0)
+                _exit(11);
+        _exit(vm_wait(&vm, 1) == VM_STOP_TIMEOUT ? 0 : 12);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (WIFSIGNALED(status))
+        fail_msg("vm_wait() hung with a vCPU blocked on stdout (killed by signal %d)",
+                 WTERMSIG(status));
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +281,7 @@ int main(void)
         cmocka_unit_test(vcpus_cannot_be_added_once_one_runs),
         cmocka_unit_test(stop_during_start_up),
         cmocka_unit_test(timeout_stops_and_kicks),
+        cmocka_unit_test(timeout_stops_a_vcpu_blocked_on_stdout),
         cmocka_unit_test(second_stop_signal_exits_at_once),
         cmocka_unit_test(terminating_signal_restores_the_terminal),
     };
