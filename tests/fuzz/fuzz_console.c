@@ -37,6 +37,7 @@
 #include "memmap.h"
 #include "oracle.h"
 #include "virtio_console.h"
+#include "bytes.h"
 
 #define RAM_SIZE    (64 * 1024)
 #define HEADER_SIZE 120
@@ -52,16 +53,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (guest_mem_alloc(&mem, RAM_BASE, RAM_SIZE) != 0)
         abort();
     return 0;
-}
-
-static uint16_t le16_at(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32_at(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static void reg_write(uint64_t offset, uint32_t value)

@@ -16,6 +16,7 @@
 #include "guest_mem.h"
 #include "log.h"
 #include "memmap.h"
+#include "bytes.h"
 
 #define RAM_MAX (8u << 20)
 
@@ -29,14 +30,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (guest_mem_alloc(&mem, RAM_BASE, RAM_MAX) != 0)
         abort();
     return 0;
-}
-
-static uint64_t le64_at(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
 }
 
 static void check(bool ok)

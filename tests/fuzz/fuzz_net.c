@@ -42,6 +42,7 @@
 #include "net_backend.h"
 #include "oracle.h"
 #include "virtio_net.h"
+#include "bytes.h"
 
 #define RAM_SIZE    (64 * 1024)
 #define HEADER_SIZE 16
@@ -59,11 +60,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (guest_mem_alloc(&mem, RAM_BASE, RAM_SIZE) != 0)
         abort();
     return 0;
-}
-
-static uint16_t le16_at(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
 }
 
 static void reg_write(uint64_t offset, uint32_t value)
