@@ -113,21 +113,26 @@ boot() {
     echo "$label: answered, saw 2 CPUs, aarch64, interrupts through $gic ($chip), powered off"
 }
 
-# Bad input first: one clear line and exit status 1, never a crash or a hang.
+# Bad input first: one clear line and the documented exit status (1 for a
+# bad file, 2 for bad usage), never a crash or a hang.
 refuse() {
-    expect=$1
-    shift
+    want=$1 expect=$2
+    shift 2
     ./god boot "$@" --timeout 60 </dev/null >err.txt 2>&1
     rc=$?
-    [ "$rc" -eq 1 ] || fail "god boot $*: exit status $rc, want 1"
-    grep -q "$expect" err.txt || fail "god boot $*: said '$(cat err.txt)'"
-    echo "refused $*: $(cat err.txt)"
+    args=$(printf '%s' "$*" | cut -c1-80)
+    [ "$rc" -eq "$want" ] || fail "god boot $args: exit status $rc, want $want"
+    [ "$(wc -l <err.txt)" -eq 1 ] || fail "god boot $args: $(wc -l <err.txt) lines, want 1"
+    grep -q -- "$expect" err.txt || fail "god boot $args: said '$(cat err.txt)'"
+    echo "refused $args: $(cat err.txt)"
 }
-refuse "No such file" --kernel no-such-Image
-refuse "not a little-endian arm64 Linux Image" --kernel check.sh
-refuse "No such file" --kernel Image --initrd no-such-initrd
+refuse 1 "No such file" --kernel no-such-Image
+refuse 1 "not a little-endian arm64 Linux Image" --kernel check.sh
+refuse 1 "No such file" --kernel Image --initrd no-such-initrd
 head -c 40 Image >truncated-Image # shorter than the 64-byte header
-refuse "not a little-endian arm64 Linux Image" --kernel truncated-Image
+refuse 1 "not a little-endian arm64 Linux Image" --kernel truncated-Image
+# The kernel keeps 2047 bytes of command line and drops the rest silently.
+refuse 2 "keeps only the first 2047" --kernel Image --cmdline "$(head -c 2048 /dev/zero | tr '\0' x)"
 rm -f truncated-Image err.txt
 
 boot "our kernel" --kernel Image --cmdline "console=ttyAMA0 quiet"

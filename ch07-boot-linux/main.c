@@ -194,6 +194,12 @@ static void parse_options(int argc, char **argv, struct options *opt)
         fprintf(stderr, "god: --cpus must be at least 1\n");
         exit(EXIT_USAGE);
     }
+    /* The kernel would cut it off without a word (devicetree.h): refuse it. */
+    if (strlen(opt->cmdline) > DEVICETREE_BOOTARGS_MAX) {
+        fprintf(stderr, "god: --cmdline: %zu bytes, but the kernel keeps only the first %d\n",
+                strlen(opt->cmdline), DEVICETREE_BOOTARGS_MAX);
+        exit(EXIT_USAGE);
+    }
 }
 
 /*

@@ -62,12 +62,6 @@
 #include <pthread.h>
 
 #define DEFAULT_CMDLINE "console=hvc0 earlycon=pl011,0x09000000"
-/*
- * The kernel copies /chosen/bootargs into a COMMAND_LINE_SIZE buffer (2048
- * on arm64: arch/arm64/include/uapi/asm/setup.h, drivers/of/fdt.c) and drops
- * the rest without a word: refuse what it would cut off.
- */
-#define CMDLINE_MAX     2047
 #define MAX_DISKS       8
 #define MAX_HOSTFWDS    8
 
@@ -398,9 +392,10 @@ static void parse_options(int argc, char **argv, struct options *opt)
         fprintf(stderr, "god: --cpus must be at least 1\n");
         exit(EXIT_USAGE);
     }
-    if (strlen(opt->cmdline) > CMDLINE_MAX) {
+    /* The kernel would cut it off without a word (devicetree.h): refuse it. */
+    if (strlen(opt->cmdline) > DEVICETREE_BOOTARGS_MAX) {
         fprintf(stderr, "god: --cmdline: %zu bytes, but the kernel keeps only the first %d\n",
-                strlen(opt->cmdline), CMDLINE_MAX);
+                strlen(opt->cmdline), DEVICETREE_BOOTARGS_MAX);
         exit(EXIT_USAGE);
     }
 }

@@ -462,6 +462,8 @@ static int check_config(const struct devicetree_config *cfg)
         return -EINVAL;
     if (cfg->ndevices && !cfg->devices)
         return -EINVAL;
+    if (cfg->bootargs && strlen(cfg->bootargs) > DEVICETREE_BOOTARGS_MAX)
+        return -E2BIG;
     for (size_t i = 0; i < cfg->ndevices; i++) {
         enum devicetree_device_type type = cfg->devices[i].type;
         if (type != DEVICETREE_PL011 && type != DEVICETREE_VIRTIO_MMIO)

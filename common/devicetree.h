@@ -54,6 +54,14 @@ struct devicetree_config {
     size_t ndevices;
 };
 
+/*
+ * The longest command line the kernel keeps: it copies /chosen/bootargs
+ * into a COMMAND_LINE_SIZE buffer (2048 on arm64:
+ * arch/arm64/include/uapi/asm/setup.h, drivers/of/fdt.c) and drops the rest
+ * without a word, so we refuse longer ones instead.
+ */
+#define DEVICETREE_BOOTARGS_MAX 2047
+
 /* The redistributor region of memmap.h has room for this many vCPUs. */
 #define DEVICETREE_MAX_CPUS       123
 /* A GICv2 serves at most 8 CPUs (its PPI CPU masks have 8 bits). */
@@ -75,7 +83,8 @@ uint64_t devicetree_cpu_mpidr(unsigned n);
  * of *size bytes, at most 2 MiB (the arm64 limit). Errors: -EINVAL (bad
  * config: no CPUs or too many for the GIC, a GIC version other than 0, 2 or 3, RAM size 0,
  * initrd_end < initrd_start, an unknown device type, or a libfdt error: fdt_helpers_last_error()
- * says which call failed), -E2BIG (larger than 2 MiB), -ENOMEM.
+ * says which call failed), -E2BIG (bootargs longer than DEVICETREE_BOOTARGS_MAX, or a tree
+ * larger than 2 MiB), -ENOMEM.
  */
 int devicetree_build(const struct devicetree_config *cfg, void **blob, size_t *size);
 

@@ -335,6 +335,27 @@ static void chosen(void **state)
     free(b.fdt);
 }
 
+/* The kernel keeps 2047 bytes of bootargs: one more is refused, not cut off. */
+static void bootargs_longer_than_the_kernel_keeps(void **state)
+{
+    (void)state;
+    char longest[DEVICETREE_BOOTARGS_MAX + 2];
+    memset(longest, 'x', sizeof(longest) - 1);
+    longest[DEVICETREE_BOOTARGS_MAX] = 0;
+    struct devicetree_config cfg = {
+        .ram_base = RAM_BASE, .ram_size = RAM_SIZE, .ncpus = 1, .bootargs = longest};
+    void *fdt;
+    size_t size;
+
+    assert_int_equal(devicetree_build(&cfg, &fdt, &size), 0);
+    assert_int_equal(strlen(string(fdt, "/chosen", "bootargs")), DEVICETREE_BOOTARGS_MAX);
+    free(fdt);
+
+    longest[DEVICETREE_BOOTARGS_MAX] = 'x';
+    longest[DEVICETREE_BOOTARGS_MAX + 1] = 0;
+    assert_int_equal(devicetree_build(&cfg, &fdt, &size), -E2BIG);
+}
+
 static void virtio_nodes(void **state)
 {
     (void)state;
@@ -566,6 +587,7 @@ int main(void)
         cmocka_unit_test(virtio_nodes),
         cmocka_unit_test(all_devices_still_small),
         cmocka_unit_test(bad_configs),
+        cmocka_unit_test(bootargs_longer_than_the_kernel_keeps),
         cmocka_unit_test(fdt_try_records_the_failure),
         cmocka_unit_test(dump_and_decompile),
         cmocka_unit_test(decompiled_gic_and_timer_nodes),
