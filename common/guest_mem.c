@@ -27,11 +27,36 @@ int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa_base, uint64_t size)
      * MAP_NORESERVE: a 4 GiB guest that touches 100 MiB costs 100 MiB. The
      * kernel hands out zeroed pages on first touch, just like real RAM that
      * firmware cleared.
+     *
+     * Placed so that host address and guest address are equal modulo 2 MiB:
+     * KVM maps guest RAM with one 2 MiB stage-2 block (one fault instead of
+     * 512) only where the host backs it with a transparent huge page *and*
+     * the two addresses line up within the block (arch/arm64/kvm/mmu.c,
+     * fault_supports_stage2_huge_mapping()). mmap() guarantees 4 KiB
+     * alignment only, so we map 2 MiB more, keep the part that lines up and
+     * give the rest back.
      */
-    void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    size_t len = (size_t)size + GUEST_MEM_HUGE_ALIGN;
+    if (len < size)
+        return -ENOMEM;
+    uint8_t *p =
+        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return -ENOMEM;
+    uintptr_t want = (uintptr_t)(gpa_base % GUEST_MEM_HUGE_ALIGN);
+    uintptr_t have = (uintptr_t)p % GUEST_MEM_HUGE_ALIGN;
+    size_t head = (want - have) % GUEST_MEM_HUGE_ALIGN; /* page multiples, both */
+    if (head)
+        munmap(p, head);
+    if (GUEST_MEM_HUGE_ALIGN - head)
+        munmap(p + head + size, GUEST_MEM_HUGE_ALIGN - head);
+    p += head;
+    /*
+     * And ask for huge pages: the host's policy may be "madvise" (only
+     * regions that ask get them). No error if it cannot: a host without
+     * transparent huge pages still runs the guest, with 4 KiB pages.
+     */
+    (void)madvise(p, (size_t)size, MADV_HUGEPAGE);
 
     mem->gpa_base = gpa_base;
     mem->size = size;

@@ -23,11 +23,16 @@ struct guest_mem {
     uint8_t *host;     /* where the first byte lives in our address space */
 };
 
+/* Host and guest addresses of guest RAM agree modulo this (see guest_mem_alloc()). */
+#define GUEST_MEM_HUGE_ALIGN (2u << 20)
+
 /*
  * Reserve `size` bytes of zeroed memory for a guest that will see them at
  * `gpa_base`. Returns 0, -EINVAL for a size that is zero or not a multiple of
  * the page size (or a base that is not page aligned, or a range that wraps),
- * -ENOMEM when the host refuses the mapping.
+ * -ENOMEM when the host refuses the mapping. `host` is congruent to
+ * `gpa_base` modulo GUEST_MEM_HUGE_ALIGN, and transparent huge pages are
+ * asked for, so that KVM can map the guest's RAM in 2 MiB blocks.
  */
 int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa_base, uint64_t size);
 void guest_mem_free(struct guest_mem *mem);

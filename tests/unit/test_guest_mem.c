@@ -47,6 +47,31 @@ static void alloc_rejects_bad_sizes(void **state)
     assert_null(mem.host);
 }
 
+/*
+ * KVM maps a 2 MiB stage-2 block only where host and guest addresses agree
+ * modulo 2 MiB; mmap() alone promises 4 KiB. Several sizes and bases, so a
+ * lucky placement cannot pass it.
+ */
+static void host_lines_up_with_guest_modulo_2mib(void **state)
+{
+    (void)state;
+    const uint64_t bases[] = {BASE, BASE + 0x1000, BASE + 0x1ff000};
+    const uint64_t sizes[] = {SIZE, 2ULL << 20, (6ULL << 20) + 0x3000};
+    for (unsigned b = 0; b < 3; b++) {
+        for (unsigned z = 0; z < 3; z++) {
+            struct guest_mem mem;
+            assert_int_equal(guest_mem_alloc(&mem, bases[b], sizes[z]), 0);
+            assert_int_equal((uintptr_t)mem.host % GUEST_MEM_HUGE_ALIGN,
+                             bases[b] % GUEST_MEM_HUGE_ALIGN);
+            /* All of it is ours, writable, and zeroed. */
+            assert_int_equal(mem.host[0], 0);
+            assert_int_equal(mem.host[sizes[z] - 1], 0);
+            mem.host[0] = mem.host[sizes[z] - 1] = 1;
+            guest_mem_free(&mem);
+        }
+    }
+}
+
 static void memory_starts_zeroed(void **state)
 {
     struct guest_mem *mem = *state;
@@ -114,6 +139,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(alloc_rejects_bad_sizes),
+        cmocka_unit_test(host_lines_up_with_guest_modulo_2mib),
         cmocka_unit_test(memory_starts_zeroed),
         cmocka_unit_test(range_checks),
         cmocka_unit_test(ptr_translates_or_refuses),
