@@ -27,7 +27,7 @@ mkdir -p "$out"
 PKGS="gcc make libc6-dev libfdt-dev libcmocka-dev zlib1g-dev libseccomp-dev e2fsprogs device-tree-compiler
 dpkg dash bash coreutils util-linux grep sed gawk findutils diffutils cpio gzip xz-utils
 clang libclang-rt-14-dev"
-key=$(echo "$PKGS sh=bash" | md5sum | cut -c1-12)
+key=$(echo "$PKGS sh=dash" | md5sum | cut -c1-12)
 mkdir -p build/cache # (arm64-host.sh never copies build/cache into a payload)
 userland=build/cache/native-userland-$key.cpio.gz
 if [ ! -s "$userland" ]; then
@@ -36,14 +36,13 @@ if [ ! -s "$userland" ]; then
     # shellcheck disable=SC2086
     common/host/arm64-deb.sh -r "$out/rootfs" $PKGS
     # What the packages' maintainer scripts would have done, as far as the
-    # build needs it: the cc and awk alternatives, and a /bin/sh that looks
-    # commands up on PATH. (The emulated host's /init is BusyBox, whose sh
-    # runs its own applets first: BusyBox's ar and head under make would
-    # not be the native path. With dash, and with bash, the inner make
-    # does not get past deps.sh yet: see README.md, "Hosts".)
+    # build needs it: the cc and awk alternatives, and Debian's /bin/sh,
+    # dash. (Not the emulated host's BusyBox: its sh runs its own applets
+    # before PATH, so make's recipes would get BusyBox's ar and head, not
+    # the native tools.)
     ln -sf gcc "$out/rootfs/usr/bin/cc"
     ln -sf gawk "$out/rootfs/usr/bin/awk"
-    ln -sf bash "$out/rootfs/bin/sh"
+    ln -sf dash "$out/rootfs/bin/sh"
     # Documentation is a third of the size and nothing reads it.
     rm -rf "$out/rootfs/usr/share/doc" "$out/rootfs/usr/share/man" "$out/rootfs/usr/share/locale"
     (cd "$out/rootfs" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$userland.tmp"

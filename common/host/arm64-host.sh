@@ -175,8 +175,14 @@ for d in "$build"/*/; do
     (cd "$build" && find "$(basename "$d")" ! -path "${disk#"$build"/}" -print0 |
         cpio -0 -pdm --quiet "$payload/work")
 done
-# Dynamically linked builds (SANITIZE=1) and passt need the aarch64 loader and libraries.
-if [ -d /usr/aarch64-linux-gnu/lib ] && [ "$(uname -m)" != aarch64 ]; then
+# Dynamically linked builds (SANITIZE=1) and passt need the aarch64 loader
+# and libraries: the cross toolchain's. Not with a userland (-i), which
+# brings its own C library: the payload is unpacked last, so our loader would
+# replace its loader, and a loader from another build of glibc than the
+# libc.so.6 next to it disagrees with it about their shared private data
+# (there, every fork()ed child of a dynamically linked program spun forever
+# walking glibc's list of thread stacks).
+if [ -z "$extra" ] && [ -d /usr/aarch64-linux-gnu/lib ] && [ "$(uname -m)" != aarch64 ]; then
     mkdir -p "$payload/lib"
     for l in ld-linux-aarch64.so.1 libc.so.6 libm.so.6 libgcc_s.so.1 libstdc++.so.6 \
         libasan.so.8 libubsan.so.1 libz.so.1; do
