@@ -26,7 +26,7 @@ mkdir -p "$out"
 # --- the userland, cached: rebuilt when this list changes ---------------------
 PKGS="gcc make libc6-dev libfdt-dev libcmocka-dev zlib1g-dev libseccomp-dev e2fsprogs device-tree-compiler
 dpkg dash bash coreutils util-linux grep sed gawk findutils diffutils cpio gzip xz-utils
-clang libclang-rt-14-dev"
+clang libclang-rt-14-dev llvm"
 key=$(echo "$PKGS sh=dash" | md5sum | cut -c1-12)
 mkdir -p build/cache # (arm64-host.sh never copies build/cache into a payload)
 userland=build/cache/native-userland-$key.cpio.gz
