@@ -80,7 +80,7 @@ void net_backend_destroy(struct net_backend *be)
 uint8_t *net_backend_tx_slot(struct net_backend *be)
 {
     if (be->out_start == be->out_end)
-        be->out_start = be->out_end = 0;
+        be->out_start = be->out_end = be->out_record = 0;
     if (BUF_CAP - be->out_end < RECORD_MAX)
         return NULL;
     return be->out + be->out_end + RECORD_HDR;
@@ -97,27 +97,31 @@ bool net_backend_tx_pending(const struct net_backend *be)
     return be->out_start != be->out_end;
 }
 
-/* Count the frames in out[out_start..out_end) as lost, and forget them. */
+/* Count the frames not wholly written (one may be cut in half) as lost, and forget them. */
 static void drop_queued(struct net_backend *be)
 {
-    size_t pos = be->out_start;
+    size_t pos = be->out_record;
     while (pos + RECORD_HDR <= be->out_end) {
         be->stats.tx_dropped++;
         pos += RECORD_HDR + get_be32(be->out + pos);
     }
-    be->out_start = be->out_end = 0;
+    be->out_start = be->out_end = be->out_record = 0;
 }
 
-/* Count the whole records in out[from..to) as sent. */
-static void count_sent(struct net_backend *be, size_t from, size_t to)
+/*
+ * Count the records that have now left whole. A write may end anywhere,
+ * even inside a record's length, so the walk starts from the last record
+ * boundary (out_record), never from out_start.
+ */
+static void count_sent(struct net_backend *be)
 {
-    while (from + RECORD_HDR <= to) {
-        uint32_t len = get_be32(be->out + from);
-        if (from + RECORD_HDR + len > to)
+    while (be->out_record + RECORD_HDR <= be->out_start) {
+        uint32_t len = get_be32(be->out + be->out_record);
+        if (be->out_record + RECORD_HDR + len > be->out_start)
             break;
         be->stats.tx_frames++;
         be->stats.tx_bytes += len;
-        from += RECORD_HDR + len;
+        be->out_record += RECORD_HDR + len;
     }
 }
 
@@ -179,32 +183,20 @@ int net_backend_flush(struct net_backend *be)
     if (be->framing == NET_FRAMING_VNET_HDR)
         return flush_tap(be);
 
-    size_t from = be->out_start;
     int err = flush_stream(be);
     /* Whole records that left the buffer are sent; one cut in half is still pending. */
-    size_t pos = from;
-    while (pos + RECORD_HDR <= be->out_start) {
-        uint32_t len = get_be32(be->out + pos);
-        if (pos + RECORD_HDR + len > be->out_start)
-            break;
-        pos += RECORD_HDR + len;
-    }
-    count_sent(be, from, pos);
+    count_sent(be);
     if (err && err != -EAGAIN) {
         /*
          * The socket is broken. A stream cut mid-record cannot be resumed,
          * so everything still queued is lost.
          */
-        be->out_start = pos;
         drop_queued(be);
         return err;
     }
-    /*
-     * Keep the unsent tail at the front so that a slot for a whole frame is
-     * always available again once it has gone.
-     */
+    /* All gone: the whole buffer is free for the next batch. */
     if (be->out_start == be->out_end)
-        be->out_start = be->out_end = 0;
+        be->out_start = be->out_end = be->out_record = 0;
     return err;
 }
 

@@ -75,6 +75,7 @@ struct net_backend {
     uint64_t in_discard;     /* bytes still to skip of a frame too long to keep */
     uint8_t *out;
     size_t out_start, out_end; /* unwritten bytes are out[out_start .. out_end) */
+    size_t out_record;         /* where the first record not yet wholly written starts */
 
     struct net_backend_stats stats;
 };
