@@ -16,6 +16,10 @@
 #      requests, 1 MiB with 4 KiB ones: exits and interrupts per request
 #      and per MiB, MiB/s, IOPS. Requests are the guest's own count
 #      (/sys/block/vda/stat), interrupts the ones god raised.
+#   6. virtio-net (chapter 8): TCP throughput guest to host and host to
+#      guest, 4 MiB each, with --net user (passt) and --net tap (root
+#      only); exits and interrupts per MiB. BENCH_ONLY=net measures only
+#      this part.
 #
 # Exit counts come from god --stats (SIGUSR2 prints a snapshot): they do not
 # depend on how busy the machine is, times do. Everything runs in one boot
@@ -37,6 +41,8 @@ out=$top/build/bench
 N=10000 # MMIO exits per timed run: ~3 s emulated, long enough to dwarf start-up noise
 RAM_MIB=256
 RUNS=${RUNS:-3}
+ONLY=${BENCH_ONLY:-}
+case $ONLY in "" | net) ;; *) echo "bench: BENCH_ONLY: unknown part '$ONLY' (net)" >&2 && exit 1 ;; esac
 
 die() {
     echo "bench: $*" >&2
@@ -74,6 +80,7 @@ trap 'rm -rf "$script" "$tmp" "$out"/last-run*.log.rc' EXIT
     echo "N=$N"
     echo "RUNS=$RUNS"
     echo "KERNELS=\"$kernels\""
+    echo "ONLY=$ONLY"
     cat tests/bench/on-host.sh
 } >"$script"
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -137,62 +144,78 @@ measure() {
     grep -q '^BENCH done ' "$log" || die "the run ended before all measurements (full output in $log)"
 
     tag=${profile:+, $profile}
-    n=$(values mmio_n | head -n 1)
-    if [ "$profile" = rpi4 ]; then ref_mmio="see tests/bench/README.md"; else ref_mmio="~160-300 us"; fi
-    combine "(\$1 - \$2) / $n / 1000" mmio_n_ns mmio_0_ns |
-        row mmio_exit_us us %.1f "MMIO exit cost (N=$n exits)" "$ref_mmio (emulated host, 2-core x86_64)"
+    if [ -z "$ONLY" ]; then
+        n=$(values mmio_n | head -n 1)
+        if [ "$profile" = rpi4 ]; then ref_mmio="see tests/bench/README.md"; else ref_mmio="~160-300 us"; fi
+        combine "(\$1 - \$2) / $n / 1000" mmio_n_ns mmio_0_ns |
+            row mmio_exit_us us %.1f "MMIO exit cost (N=$n exits)" "$ref_mmio (emulated host, 2-core x86_64)"
 
-    for k in $kernels; do
-        name=$(echo "$k" | sed 's/-Image$//; s/^Image$/ours/')
-        label=$([ "$name" = ours ] && echo "our kernel" || echo "Debian's kernel")
-        # References: what this bench measured on the emulated host, 2-core x86_64.
-        if [ "$name" = ours ]; then ref_s="~1.5 s idle, ~4 s loaded" ref_mib="~23 MiB"; else ref_s="~5 s idle, ~13 s loaded" ref_mib="~67 MiB"; fi
-        [ "$profile" = rpi4 ] && ref_s="see tests/bench/README.md"
-        combine '$1 / 1e9' "boot_${name}_ns" |
-            row "boot_to_shell_s_$name" s %.2f "Linux boot to shell, $label" "$ref_s (emulated host, 2-core x86_64)"
-        combine '$1 / 1024' "rss_${name}_kib" |
-            row "peak_rss_mib_$name" MiB %.1f "god peak RSS (VmHWM), $label" "$ref_mib; guest RAM is $RAM_MIB MiB"
-        combine '$1' "boot_exits_${name}_total" |
-            row "boot_exits_$name" exits %d "exits to the shell prompt, $label" "not load-dependent"
-        for what in $(sed -n "s/^BENCH boot_exits_${name}_\(kind_[^ ]*\|dev_[^ ]*\) .*/\1/p" "$log" | sort -u); do
-            combine '$1' "boot_exits_${name}_$what" |
-                row "boot_exits_${name}_$what" exits %d "  of which $(echo "$what" | sed 's/^kind_/kind /; s/^dev_/MMIO to /')" ""
+        for k in $kernels; do
+            name=$(echo "$k" | sed 's/-Image$//; s/^Image$/ours/')
+            label=$([ "$name" = ours ] && echo "our kernel" || echo "Debian's kernel")
+            # References: what this bench measured on the emulated host, 2-core x86_64.
+            if [ "$name" = ours ]; then ref_s="~1.5 s idle, ~4 s loaded" ref_mib="~23 MiB"; else ref_s="~5 s idle, ~13 s loaded" ref_mib="~67 MiB"; fi
+            [ "$profile" = rpi4 ] && ref_s="see tests/bench/README.md"
+            combine '$1 / 1e9' "boot_${name}_ns" |
+                row "boot_to_shell_s_$name" s %.2f "Linux boot to shell, $label" "$ref_s (emulated host, 2-core x86_64)"
+            combine '$1 / 1024' "rss_${name}_kib" |
+                row "peak_rss_mib_$name" MiB %.1f "god peak RSS (VmHWM), $label" "$ref_mib; guest RAM is $RAM_MIB MiB"
+            combine '$1' "boot_exits_${name}_total" |
+                row "boot_exits_$name" exits %d "exits to the shell prompt, $label" "not load-dependent"
+            for what in $(sed -n "s/^BENCH boot_exits_${name}_\(kind_[^ ]*\|dev_[^ ]*\) .*/\1/p" "$log" | sort -u); do
+                combine '$1' "boot_exits_${name}_$what" |
+                    row "boot_exits_${name}_$what" exits %d "  of which $(echo "$what" | sed 's/^kind_/kind /; s/^dev_/MMIO to /')" ""
+            done
         done
-    done
 
-    combine '$1 / $2' pl011_exits pl011_bytes |
-        row pl011_exits_per_byte exits/B %.3f "PL011: exits per byte (8 KiB to ttyAMA0)" "1.13 on Linux's IRQ path; 2.0 before the FIFO"
-    combine '$1 / 1024 / ($2 / 1e9)' pl011_bytes pl011_ns |
-        row pl011_kib_s KiB/s %.1f "PL011: 8 KiB to ttyAMA0" "~1.3 KiB/s before the FIFO (idle machine)"
-    combine '$1 / $2' hvc_exits hvc_bytes |
-        row hvc_exits_per_byte exits/B %.4f "hvc0: exits per byte (64 KiB)" ""
-    combine '$1 / 1024 / ($2 / 1e9)' hvc_bytes hvc_ns |
-        row hvc_kib_s KiB/s %.1f "hvc0: 64 KiB" "~510 KiB/s (idle machine)"
+        combine '$1 / $2' pl011_exits pl011_bytes |
+            row pl011_exits_per_byte exits/B %.3f "PL011: exits per byte (8 KiB to ttyAMA0)" "1.13 on Linux's IRQ path; 2.0 before the FIFO"
+        combine '$1 / 1024 / ($2 / 1e9)' pl011_bytes pl011_ns |
+            row pl011_kib_s KiB/s %.1f "PL011: 8 KiB to ttyAMA0" "~1.3 KiB/s before the FIFO (idle machine)"
+        combine '$1 / $2' hvc_exits hvc_bytes |
+            row hvc_exits_per_byte exits/B %.4f "hvc0: exits per byte (64 KiB)" ""
+        combine '$1 / 1024 / ($2 / 1e9)' hvc_bytes hvc_ns |
+            row hvc_kib_s KiB/s %.1f "hvc0: 64 KiB" "~510 KiB/s (idle machine)"
 
-    for op in blk_write blk_read blk_write4k blk_read4k; do
-        case $op in
-        blk_write) what="1 MiB O_DIRECT writes" ;;
-        blk_read) what="1 MiB O_DIRECT reads" ;;
-        blk_write4k) what="4 KiB O_DIRECT writes" ;;
-        blk_read4k) what="4 KiB O_DIRECT reads" ;;
-        esac
-        combine '$1' "${op}_requests" | row "${op}_requests" req %d "virtio-blk $what: requests" ""
-        combine '$1 / $2' "${op}_exits" "${op}_requests" |
-            row "${op}_exits_per_req" exits %.2f "  exits per request" ""
-        combine '$1 / $2' "${op}_irqs" "${op}_requests" |
-            row "${op}_irqs_per_req" irqs %.2f "  interrupts per request" ""
-        combine '$1 / ($2 / 1048576)' "${op}_exits" "${op}_bytes" |
-            row "${op}_exits_per_mib" exits %.1f "  exits per MiB" ""
-        combine '$1 / ($2 / 1048576)' "${op}_irqs" "${op}_bytes" |
-            row "${op}_irqs_per_mib" irqs %.1f "  interrupts per MiB" ""
-        case $op in
-        *4k) combine '$1 / ($2 / 1e9)' "${op}_requests" "${op}_ns" | row "${op}_iops" IOPS %.0f "  IOPS (one at a time)" "" ;;
-        *) combine '$1 / 1048576 / ($2 / 1e9)' "${op}_bytes" "${op}_ns" | row "${op}_mib_s" MiB/s %.1f "  MiB/s" "" ;;
-        esac
-    done
-    for what in $(sed -n "s/^BENCH boot_exits_virtio_\(kind_[^ ]*\|dev_[^ ]*\) .*/\1/p" "$log" | sort -u); do
-        combine '$1' "boot_exits_virtio_$what" |
-            row "boot_exits_virtio_$what" exits %d "ch08 boot to prompt: $(echo "$what" | sed 's/^kind_/kind /; s/^dev_/MMIO to /')" ""
+        for op in blk_write blk_read blk_write4k blk_read4k; do
+            case $op in
+            blk_write) what="1 MiB O_DIRECT writes" ;;
+            blk_read) what="1 MiB O_DIRECT reads" ;;
+            blk_write4k) what="4 KiB O_DIRECT writes" ;;
+            blk_read4k) what="4 KiB O_DIRECT reads" ;;
+            esac
+            combine '$1' "${op}_requests" | row "${op}_requests" req %d "virtio-blk $what: requests" ""
+            combine '$1 / $2' "${op}_exits" "${op}_requests" |
+                row "${op}_exits_per_req" exits %.2f "  exits per request" ""
+            combine '$1 / $2' "${op}_irqs" "${op}_requests" |
+                row "${op}_irqs_per_req" irqs %.2f "  interrupts per request" ""
+            combine '$1 / ($2 / 1048576)' "${op}_exits" "${op}_bytes" |
+                row "${op}_exits_per_mib" exits %.1f "  exits per MiB" ""
+            combine '$1 / ($2 / 1048576)' "${op}_irqs" "${op}_bytes" |
+                row "${op}_irqs_per_mib" irqs %.1f "  interrupts per MiB" ""
+            case $op in
+            *4k) combine '$1 / ($2 / 1e9)' "${op}_requests" "${op}_ns" | row "${op}_iops" IOPS %.0f "  IOPS (one at a time)" "" ;;
+            *) combine '$1 / 1048576 / ($2 / 1e9)' "${op}_bytes" "${op}_ns" | row "${op}_mib_s" MiB/s %.1f "  MiB/s" "" ;;
+            esac
+        done
+        for what in $(sed -n "s/^BENCH boot_exits_virtio_\(kind_[^ ]*\|dev_[^ ]*\) .*/\1/p" "$log" | sort -u); do
+            combine '$1' "boot_exits_virtio_$what" |
+                row "boot_exits_virtio_$what" exits %d "ch08 boot to prompt: $(echo "$what" | sed 's/^kind_/kind /; s/^dev_/MMIO to /')" ""
+        done
+    fi
+    for b in user tap; do
+        [ -n "$(values "net_${b}_g2h_ns")" ] || continue # tap: measured as root only
+        what=$([ $b = user ] && echo "--net user (passt)" || echo "--net tap")
+        for dir in g2h h2g; do
+            label=$([ $dir = g2h ] && echo "guest -> host" || echo "host -> guest")
+            m=net_${b}_$dir
+            combine '$1 / 1048576 / ($2 / 1e9)' "${m}_bytes" "${m}_ns" |
+                row "${m}_mib_s" MiB/s %.2f "TCP $label, $what, 4 MiB" ""
+            combine '$1 / ($2 / 1048576)' "${m}_exits" "${m}_bytes" |
+                row "${m}_exits_per_mib" exits %.0f "  exits per MiB" ""
+            combine '$1 / ($2 / 1048576)' "${m}_irqs" "${m}_bytes" |
+                row "${m}_irqs_per_mib" irqs %.0f "  eth0 interrupts per MiB" ""
+        done
     done
     sed -n "s/^TIMELINE /$where: /p" "$log" >>"$tmp/timelines"
 }
