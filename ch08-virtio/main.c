@@ -724,8 +724,9 @@ int main(int argc, char **argv)
     static struct virtio_net net;
     if (opt.net.mode != NET_NONE) {
         open_network(&opt.net, &net_backend);
-        if ((ret = virtio_net_init(&net, &net_backend, opt.net.mac, &mem, virtio_base(nr_virtio),
-                                   virtio_irq(&gic, nr_virtio))) < 0)
+        if ((ret = virtio_net_init(
+                 &net, &net_backend, opt.net.mac, &mem, virtio_base(nr_virtio),
+                 vm_stats_irq_line(&stats, "eth0", virtio_irq(&gic, nr_virtio)))) < 0)
             die("virtio network card", ret);
         virtio_devs[nr_virtio++] = &net.transport;
     }
