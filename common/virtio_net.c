@@ -230,12 +230,37 @@ static void link_lost(struct virtio_net *net)
     virtio_mmio_config_changed(&net->transport);
 }
 
+static void wake_thread(struct virtio_net *net)
+{
+    uint64_t one = 1;
+    if (net->wake_fd >= 0) {
+        ssize_t ignored = write(net->wake_fd, &one, sizeof(one));
+        (void)ignored; /* an eventfd write fails only when the counter is saturated */
+    }
+}
+
+/*
+ * Transmit, from whichever thread has a reason to: the kicked one, or the
+ * device thread once a full backend has room again. tx_lock makes it one
+ * at a time (the backend's queue is not shared); send() never blocks, so
+ * nobody waits long for it.
+ */
+static void tx_run(struct virtio_net *net)
+{
+    pthread_mutex_lock(&net->tx_lock);
+    bool blocked = virtio_net_transmit(net) == -EAGAIN;
+    __atomic_store_n(&net->tx_blocked, blocked, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&net->tx_lock);
+    if (blocked)
+        wake_thread(net); /* to poll for POLLOUT */
+}
+
 static void *net_thread(void *arg)
 {
     struct virtio_net *net = arg;
-    bool tx_blocked = false;
 
     for (;;) {
+        bool tx_blocked = __atomic_load_n(&net->tx_blocked, __ATOMIC_RELAXED);
         struct pollfd fds[3] = {
             {.fd = net->wake_fd, .events = POLLIN},
             {.fd = net->stop_fd, .events = POLLIN},
@@ -261,7 +286,8 @@ static void *net_thread(void *arg)
                 break;
             net->rx_waiting = false; /* maybe new receive buffers: try again */
         }
-        tx_blocked = virtio_net_transmit(net) == -EAGAIN;
+        if (tx_blocked && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)))
+            tx_run(net);
         virtio_net_receive(net);
         if (net->backend->closed)
             link_lost(net);
@@ -269,19 +295,21 @@ static void *net_thread(void *arg)
     return NULL;
 }
 
-/* Called by the transport, lock held, on a kick or at DRIVER_OK: just wake the thread. */
-static int net_notify(void *ctx, struct virtq *vq, unsigned index)
+/*
+ * A queue was kicked (by the guest, through the device's ioeventfd worker,
+ * or owed one at DRIVER_OK), called without the transport lock. Transmit
+ * right here: waking the device thread to do it would cost every doorbell
+ * a second thread wake-up. New receive buffers are the device thread's
+ * business.
+ */
+static void net_kick(void *ctx, unsigned index)
 {
     struct virtio_net *net = ctx;
-    uint64_t one = 1;
 
-    (void)vq;
-    (void)index;
-    if (net->wake_fd >= 0) {
-        ssize_t ignored = write(net->wake_fd, &one, sizeof(one));
-        (void)ignored;
-    }
-    return 0;
+    if (index == VIRTIO_NET_TXQ)
+        tx_run(net);
+    else
+        wake_thread(net);
 }
 
 static void net_config_read(void *ctx, uint32_t offset, void *buf, unsigned len)
@@ -330,6 +358,7 @@ int virtio_net_init(struct virtio_net *net, struct net_backend *backend, const u
     net->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (net->wake_fd < 0)
         return -errno;
+    pthread_mutex_init(&net->tx_lock, NULL);
 
     memcpy(net->config.mac, mac, 6);
     net->config.status = htole16(VIRTIO_NET_S_LINK_UP);
@@ -342,12 +371,13 @@ int virtio_net_init(struct virtio_net *net, struct net_backend *backend, const u
         /* mac and status: the fields our features make valid. */
         .config_size = offsetof(struct virtio_net_config, max_virtqueue_pairs),
         .config_read = net_config_read,
-        .notify = net_notify,
+        .kick = net_kick,
     };
     int err = virtio_mmio_init(&net->transport, &net->ops, net, mem, base, irq);
     if (err) {
         close(net->wake_fd);
         net->wake_fd = -1;
+        pthread_mutex_destroy(&net->tx_lock);
     }
     return err;
 }
@@ -355,8 +385,10 @@ int virtio_net_init(struct virtio_net *net, struct net_backend *backend, const u
 void virtio_net_destroy(struct virtio_net *net)
 {
     virtio_net_stop(net);
-    if (net->wake_fd >= 0)
+    if (net->wake_fd >= 0) {
         close(net->wake_fd);
+        pthread_mutex_destroy(&net->tx_lock);
+    }
     net->wake_fd = -1;
     virtio_mmio_destroy(&net->transport);
 }

@@ -18,10 +18,13 @@
  * What is on the other side is a struct net_backend: a tap device or a
  * user-mode network (passt), both an fd carrying frames.
  *
- * Threads. The device has a thread of its own, started by
- * virtio_net_start(). It waits in poll() for a kick (the transport's
- * notify, which only wakes it) and for the backend fd, and moves frames
- * both ways. Guest RAM and the rings are touched only under the transport
+ * Threads. A transmit kick is served by the thread that gets it (the
+ * device's ioeventfd worker, ops->kick): it copies the frames out and
+ * writes them to the backend at once. The device has a thread of its own
+ * too, started by virtio_net_start(), which waits in poll() for the
+ * backend fd and for the worker (new receive buffers; a backend too full
+ * to take more frames), moves received frames to the guest and finishes a
+ * blocked transmit. Guest RAM and the rings are touched only under the transport
  * lock (virtio_mmio_queue_begin/end); the backend's reads and writes happen
  * outside it, so a vCPU never waits for the host's network.
  */
@@ -60,11 +63,14 @@ struct virtio_net {
     struct virtio_device_ops ops;
     struct virtio_net_config config; /* little-endian, as the guest reads it */
     struct net_backend *backend;
-    struct virtio_net_stats stats; /* written by the device thread only */
+    struct virtio_net_stats stats; /* tx_*: under tx_lock; rx_*: by the device thread */
 
-    int wake_fd;     /* eventfd: a queue was kicked */
+    int wake_fd;     /* eventfd: new receive buffers, or transmit is blocked */
     int stop_fd;     /* eventfd: end the thread */
     bool rx_waiting; /* a frame waits for a receive buffer: stop reading the backend */
+    /* Transmit runs on the kicking thread, or here when the backend was full. */
+    pthread_mutex_t tx_lock;
+    bool tx_blocked; /* the backend took only part: wait for POLLOUT (atomic) */
     bool link_down;  /* the backend hung up */
     pthread_t thread;
     bool running;
