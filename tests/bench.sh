@@ -209,8 +209,8 @@ measure() {
         for dir in g2h h2g; do
             label=$([ $dir = g2h ] && echo "guest -> host" || echo "host -> guest")
             m=net_${b}_$dir
-            combine '$1 / 1048576 / ($2 / 1e9)' "${m}_bytes" "${m}_ns" |
-                row "${m}_mib_s" MiB/s %.2f "TCP $label, $what, 4 MiB" ""
+            combine '$1 / 1024 / ($2 / 1e9)' "${m}_bytes" "${m}_ns" |
+                row "${m}_kib_s" KiB/s %.0f "TCP $label, $what, 4 MiB" ""
             combine '$1 / ($2 / 1048576)' "${m}_exits" "${m}_bytes" |
                 row "${m}_exits_per_mib" exits %.0f "  exits per MiB" ""
             combine '$1 / ($2 / 1048576)' "${m}_irqs" "${m}_bytes" |
