@@ -1,7 +1,7 @@
 /*
  * vm_control.c - starting and stopping a VM's vCPU threads (introduced in chapter 4).
  */
-#define _GNU_SOURCE /* pthread_timedjoin_np */
+#define _GNU_SOURCE /* pthread_timedjoin_np, pthread_setattr_default_np */
 #include "vm_control.h"
 
 #include <errno.h>
@@ -15,6 +15,19 @@
 static void on_kick(int sig)
 {
     (void)sig;
+}
+
+int vm_control_small_stacks(void)
+{
+    pthread_attr_t attr;
+    int ret = pthread_attr_init(&attr);
+    if (ret == 0) {
+        ret = pthread_attr_setstacksize(&attr, VM_THREAD_STACK);
+        if (ret == 0)
+            ret = pthread_setattr_default_np(&attr);
+        pthread_attr_destroy(&attr);
+    }
+    return -ret;
 }
 
 int vm_control_init(struct vm_control *vm)

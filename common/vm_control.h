@@ -62,6 +62,18 @@ struct vm_control {
 int vm_control_init(struct vm_control *vm);
 
 /*
+ * Threads started from now on, by anyone (pthread_create with no
+ * attributes), get a VM_THREAD_STACK stack instead of glibc's default, the
+ * stack rlimit: 8 MiB. Not for the address space: where transparent huge
+ * pages are on ("always"), an 8 MiB stack whose top happens to be 2 MiB
+ * aligned is backed by a 2 MiB page as soon as the thread touches it, and
+ * god's threads need a few KiB each. A stack smaller than 2 MiB never gets
+ * one. Returns 0 or -errno.
+ */
+#define VM_THREAD_STACK (512u << 10)
+int vm_control_small_stacks(void);
+
+/*
  * Register a vCPU. All of them, before vm_control_start() starts the first.
  * Returns 0, -E2BIG (too many) or -EBUSY (threads already started).
  */

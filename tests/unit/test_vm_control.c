@@ -274,6 +274,30 @@ static void timeout_stops_a_vcpu_blocked_on_stdout(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static void *report_stack_size(void *arg)
+{
+    pthread_attr_t attr;
+    size_t *size = arg;
+    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+        pthread_attr_getstacksize(&attr, size);
+        pthread_attr_destroy(&attr);
+    }
+    return NULL;
+}
+
+/* A thread started with no attributes gets less than 2 MiB: no huge page can back it. */
+static void threads_get_small_stacks(void **state)
+{
+    (void)state;
+    pthread_t t;
+    size_t size = 0;
+    assert_int_equal(vm_control_small_stacks(), 0);
+    assert_int_equal(pthread_create(&t, NULL, report_stack_size, &size), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_true(size >= VM_THREAD_STACK);
+    assert_true(size < (2u << 20));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +308,7 @@ int main(void)
         cmocka_unit_test(timeout_stops_a_vcpu_blocked_on_stdout),
         cmocka_unit_test(second_stop_signal_exits_at_once),
         cmocka_unit_test(terminating_signal_restores_the_terminal),
+        cmocka_unit_test(threads_get_small_stacks),
     };
     return cmocka_run_group_tests_name("vm_control", tests, NULL, NULL);
 }
