@@ -51,17 +51,20 @@ if [ ! -s "$userland" ]; then
 fi
 
 # --- the guest files the milestones boot, built (or fetched) here ------------
-make --no-print-directory -C ch07-boot-linux prepare
-make --no-print-directory -C ch08-virtio prepare
+for ch in ch[0-9][0-9]-*/; do
+    make --no-print-directory -C "$ch" prepare
+done
 
 # --- the source tree, as git sees it, plus those guest files ------------------
 rm -rf "$out/src"
 mkdir -p "$out/src"
 git ls-files -z | xargs -0 cp --parents -t "$out/src"
-for f in ch07-boot-linux/Image ch07-boot-linux/debian-Image ch07-boot-linux/initramfs.cpio.gz \
-    ch08-virtio/Image ch08-virtio/initramfs.cpio.gz ch08-virtio/disk.img; do
-    mkdir -p "$out/src/build/$(dirname "$f")"
-    cp "build/$f" "$out/src/build/$f"
+# (Every chapter's, by name, so a chapter that starts booting one more
+# kernel is not left to fetch it inside, where there is no apt.)
+for f in build/ch*/Image build/ch*/debian-Image build/ch*/initramfs.cpio.gz build/ch*/disk.img; do
+    [ -f "$f" ] || continue
+    mkdir -p "$out/src/$(dirname "$f")"
+    cp "$f" "$out/src/$f"
 done
 # Newer than their inputs, so the inner make takes them as up to date.
 touch "$out"/src/build/*/*

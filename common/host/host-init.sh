@@ -19,6 +19,10 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# Pseudo-terminals, as on any Linux machine: without devpts, /dev/ptmx
+# does not open (the unit tests' terminal cases, run by make test-native).
+mkdir -p /dev/pts
+mount -t devpts devpts /dev/pts
 mount -t tmpfs tmp /tmp
 for m in /lib/modules/virtio_mmio.ko* /lib/modules/virtio_blk.ko* /lib/modules/tun.ko* \
     /lib/modules/dummy.ko*; do
