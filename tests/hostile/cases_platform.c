@@ -160,7 +160,12 @@ static const char *unmapped_zero(void)
 }
 static const char *unmapped_gic_gap(void)
 {
-    return unmapped(0x08010000);
+    /*
+     * Past the GICv2 CPU interface (0x08010000, 8 KiB) and below the GICv3
+     * redistributors (0x080A0000): nothing on either GIC. (0x08010000 itself
+     * is a gap only on a GICv3 host: on a GICv2 one it is the GICC.)
+     */
+    return unmapped(0x08020000);
 }
 static const char *unmapped_after_uart(void)
 {
