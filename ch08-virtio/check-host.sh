@@ -10,6 +10,10 @@
 #            guest, acknowledged by its `sync` - straight out of the image with
 #            debugfs (e2fsprogs, no mount, no root) and check they agree.
 set -eu
+# e2fsprogs lives in /sbin or /usr/sbin, which a Debian user's PATH does not
+# hold; looked up there first, also so that BusyBox's mke2fs (ext2 only, no
+# -d), which an emulated host links into /bin, is never the one taken.
+PATH=/usr/sbin:/sbin:$PATH
 mode=$1
 out=$2
 img=$out/check.img

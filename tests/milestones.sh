@@ -30,7 +30,9 @@ disk=""
 for ch in "$@"; do
     if [ -f "$top/$ch/check-host.sh" ]; then
         [ -z "$disk" ] || { echo "milestones.sh: only one chapter can attach a disk per boot" >&2; exit 1; }
-        sh "$top/$ch/check-host.sh" prepare "$top/build/$ch" || echo "milestone $ch: prepare failed" >>"$log.host"
+        # With the PATH a Debian user logs in with (no /sbin): the tools
+        # it needs must be found anyway (native: failed on BusyBox's mke2fs).
+        env PATH=/usr/local/bin:/usr/bin:/bin sh "$top/$ch/check-host.sh" prepare "$top/build/$ch" || echo "milestone $ch: prepare failed" >>"$log.host"
         disk=$top/build/$ch/check.img
     fi
 done
@@ -62,7 +64,7 @@ done
 
 for ch in "$@"; do
     if [ -f "$top/$ch/check-host.sh" ]; then
-        sh "$top/$ch/check-host.sh" verify "$top/build/$ch" || echo "milestone $ch: host verification failed" >>"$log.host"
+        env PATH=/usr/local/bin:/usr/bin:/bin sh "$top/$ch/check-host.sh" verify "$top/build/$ch" || echo "milestone $ch: host verification failed" >>"$log.host"
     fi
 done
 
