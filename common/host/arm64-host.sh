@@ -232,9 +232,11 @@ qemu=(qemu-system-aarch64 -M "$machine" -cpu "$cpu" -smp 2 -m "$mem"
     -kernel "$kernel" -initrd "$run/initrd.cpio.gz" "${drive[@]}"
     -append "console=ttyAMA0 loglevel=1 panic=-1 rdinit=/init")
 
-# The emulated host must say it is up within a minute, or we stop waiting;
-# five with a userland (-i) to unpack first.
-up_limit=60
+# The emulated host must say it is up within three minutes, or we stop
+# waiting; five with a userland (-i) to unpack first. It takes ~12 s on an
+# idle machine; a minute was missed at load 11 (TCG shares the cores), and
+# a host that hangs while booting is caught just the same.
+up_limit=180
 [ -z "$extra" ] || up_limit=300
 watchdog() {
     for _ in $(seq $((up_limit * 2))); do
