@@ -103,6 +103,11 @@ boot() {
     # ($((1+1)): the answer must not be in the echoed command line itself.)
     say 'grep -q " '$chip' " /proc/interrupts && echo CHIP-OK-$((1+1))'
     wait_for "CHIP-OK-2" 60 || fail "$label: no interrupt of the $chip driver in /proc/interrupts"
+    # god's /chosen/rng-seed is the kernel's first entropy: its random number
+    # generator says "crng init done" at once. Unseeded, it waits for
+    # thousands of interrupts, and each random refill costs HVC exits.
+    say 'dmesg | grep -q "crng init done" && echo RNG-OK-$((2+1))'
+    wait_for "RNG-OK-3" 60 || fail "$label: the kernel's random number generator is not seeded"
     [ "$label" = "our kernel" ] && pl011_budget
     say 'poweroff'
     wait "$pid"
@@ -110,7 +115,7 @@ boot() {
     exec 3>&-
     [ "$rc" -eq 0 ] || fail "$label: god exited $rc after poweroff, want 0"
     grep -q "stopped: the guest powered off" out.txt || fail "$label: not a PSCI power-off"
-    echo "$label: answered, saw 2 CPUs, aarch64, interrupts through $gic ($chip), powered off"
+    echo "$label: answered, saw 2 CPUs, aarch64, interrupts through $gic ($chip), seeded RNG, powered off"
 }
 
 # Bad input first: one clear line and the documented exit status (1 for a

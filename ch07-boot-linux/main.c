@@ -269,6 +269,7 @@ static void load_device_tree(struct guest_mem *mem, const struct options *opt,
                              struct arm64_boot_layout *layout)
 {
     const struct devicetree_device devices[] = {devicetree_pl011()};
+    uint8_t seed[DEVICETREE_RNG_SEED_SIZE];
     const struct devicetree_config cfg = {
         .ram_base = mem->gpa_base,
         .ram_size = mem->size,
@@ -276,6 +277,8 @@ static void load_device_tree(struct guest_mem *mem, const struct options *opt,
         .mpidrs = mpidrs,
         .gic_version = gic == GIC_V2 ? 2 : 3,
         .bootargs = opt->cmdline,
+        .rng_seed = seed,
+        .rng_seed_len = devicetree_rng_seed(seed), /* the kernel's first entropy */
         .initrd_start = layout->initrd_start,
         .initrd_end = layout->initrd_end,
         .devices = devices,

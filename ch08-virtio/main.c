@@ -537,6 +537,7 @@ static void load_device_tree(struct guest_mem *mem, const struct options *opt,
     unsigned nr_virtio = 1 + opt->nr_disks + (opt->net.mode != NET_NONE);
     for (unsigned i = 0; i < nr_virtio; i++)
         devices[1 + i] = devicetree_virtio_mmio(i);
+    uint8_t seed[DEVICETREE_RNG_SEED_SIZE];
     const struct devicetree_config cfg = {
         .ram_base = mem->gpa_base,
         .ram_size = mem->size,
@@ -544,6 +545,8 @@ static void load_device_tree(struct guest_mem *mem, const struct options *opt,
         .mpidrs = mpidrs,
         .gic_version = gic == GIC_V2 ? 2 : 3,
         .bootargs = opt->cmdline,
+        .rng_seed = seed,
+        .rng_seed_len = devicetree_rng_seed(seed), /* the kernel's first entropy */
         .initrd_start = layout->initrd_start,
         .initrd_end = layout->initrd_end,
         .devices = devices,

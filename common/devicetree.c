@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "fdt_helpers.h"
@@ -114,6 +115,13 @@ uint64_t devicetree_cpu_mpidr(unsigned n)
            (uint64_t)((n >> 12) & 0xff) << 16;
 }
 
+size_t devicetree_rng_seed(uint8_t *seed)
+{
+    /* A short read cannot happen for 64 bytes (getrandom(2)); anything but all of it is none. */
+    ssize_t n = getrandom(seed, DEVICETREE_RNG_SEED_SIZE, GRND_NONBLOCK);
+    return n == DEVICETREE_RNG_SEED_SIZE ? DEVICETREE_RNG_SEED_SIZE : 0;
+}
+
 struct devicetree_device devicetree_pl011(void)
 {
     return (struct devicetree_device){
@@ -162,6 +170,17 @@ static int dt_chosen(void *fdt, const struct devicetree_config *cfg, const char 
      */
     if (stdout_path)
         FDT_TRY(fdt_property_string(fdt, "stdout-path", stdout_path));
+    /*
+     * Entropy for the kernel's random number generator, from the host's.
+     * Linux mixes it in before anything else runs (early_init_dt_scan_chosen()
+     * in drivers/of/fdt.c) and, with CONFIG_RANDOM_TRUST_BOOTLOADER, counts
+     * it: 256 bits make its CRNG ready at once. Without them it stays
+     * unseeded for the whole boot and every refill of random bytes asks the
+     * "firmware" for more: an SMCCC TRNG call, an HVC exit to KVM, two per
+     * refill (1219 of them in chapter 8's boot and 15 s at the prompt).
+     */
+    if (cfg->rng_seed && cfg->rng_seed_len)
+        FDT_TRY(fdt_property(fdt, "rng-seed", cfg->rng_seed, (int)cfg->rng_seed_len));
     /*
      * The initrd: its start and end (exclusive) physical addresses. The
      * kernel accepts one or two cells; 64-bit values always fit.

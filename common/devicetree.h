@@ -48,6 +48,12 @@ struct devicetree_config {
     const char *bootargs; /* the kernel command line; NULL for none */
     /* [initrd_start, initrd_end) in guest RAM; both 0 when there is none. */
     uint64_t initrd_start, initrd_end;
+    /*
+     * Entropy for the kernel's random number generator (/chosen/rng-seed),
+     * e.g. from devicetree_rng_seed(); rng_seed_len 0 for none.
+     */
+    const uint8_t *rng_seed;
+    size_t rng_seed_len;
     /* The console path for /chosen, e.g. "/pl011@9000000"; NULL: the first PL011. */
     const char *stdout_path;
     const struct devicetree_device *devices;
@@ -66,6 +72,14 @@ struct devicetree_config {
 #define DEVICETREE_MAX_CPUS       123
 /* A GICv2 serves at most 8 CPUs (its PPI CPU masks have 8 bits). */
 #define DEVICETREE_MAX_CPUS_GICV2 8
+
+/*
+ * Fill seed[0 .. DEVICETREE_RNG_SEED_SIZE) from the host's random pool
+ * (getrandom(2), never blocking). Returns the bytes filled: the size, or 0
+ * when the host has none to give yet (then boot without a seed).
+ */
+#define DEVICETREE_RNG_SEED_SIZE 64
+size_t devicetree_rng_seed(uint8_t *seed);
 
 /* The devices of memmap.h, ready to list in devicetree_config.devices. */
 struct devicetree_device devicetree_pl011(void);

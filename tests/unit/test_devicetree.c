@@ -335,6 +335,37 @@ static void chosen(void **state)
     free(b.fdt);
 }
 
+/* /chosen/rng-seed: the bytes given, as a byte string; none without them. */
+static void rng_seed(void **state)
+{
+    (void)state;
+    uint8_t seed[DEVICETREE_RNG_SEED_SIZE];
+    struct devicetree_config cfg = {.ram_base = RAM_BASE, .ram_size = RAM_SIZE, .ncpus = 1};
+    void *fdt;
+    size_t size;
+    int len;
+
+    assert_int_equal(devicetree_rng_seed(seed), DEVICETREE_RNG_SEED_SIZE);
+    cfg.rng_seed = seed;
+    cfg.rng_seed_len = sizeof(seed);
+    assert_int_equal(devicetree_build(&cfg, &fdt, &size), 0);
+    const void *p = fdt_getprop(fdt, node(fdt, "/chosen"), "rng-seed", &len);
+    assert_non_null(p);
+    assert_int_equal(len, DEVICETREE_RNG_SEED_SIZE);
+    assert_memory_equal(p, seed, sizeof(seed));
+    free(fdt);
+
+    /* Two seeds are not the same (a 2^-512 chance of a false alarm). */
+    uint8_t other[DEVICETREE_RNG_SEED_SIZE];
+    assert_int_equal(devicetree_rng_seed(other), DEVICETREE_RNG_SEED_SIZE);
+    assert_memory_not_equal(seed, other, sizeof(seed));
+
+    cfg.rng_seed_len = 0;
+    assert_int_equal(devicetree_build(&cfg, &fdt, &size), 0);
+    assert_false(has_prop(fdt, "/chosen", "rng-seed"));
+    free(fdt);
+}
+
 /* The kernel keeps 2047 bytes of bootargs: one more is refused, not cut off. */
 static void bootargs_longer_than_the_kernel_keeps(void **state)
 {
@@ -584,6 +615,7 @@ int main(void)
         cmocka_unit_test(timer_v2_cpu_masks),
         cmocka_unit_test(pl011_and_clock),
         cmocka_unit_test(chosen),
+        cmocka_unit_test(rng_seed),
         cmocka_unit_test(virtio_nodes),
         cmocka_unit_test(all_devices_still_small),
         cmocka_unit_test(bad_configs),
