@@ -49,6 +49,14 @@ wait_for() {
 
 say() { printf '%s\n' "$1" >&3; }
 
+# stat SECTION NAME: NAME's count under SECTION in god's last --stats report
+stat() {
+    tr -d '\r' <out.txt | awk -v sec="$1:" -v name="$2" '
+        /^[^ ]/ { in_sec = ($0 == sec) }
+        in_sec && $1 == name { n = $2 }
+        END { print n }'
+}
+
 [ -e check.img ] || fail "no check.img (run through make check, which prepares it)"
 
 # Bad files and options are refused at once with a sentence that names the
@@ -273,9 +281,34 @@ rc=$?
 exec 3>&-
 [ "$rc" -eq 0 ] || fail "--net user: god exited $rc after poweroff, want 0"
 # --stats counts the card's interrupts like the console's and the disks'.
-eth0_irqs=$(tr -d '\r' <out.txt | awk '/^interrupts raised:/ { s = 1; next } /^[^ ]/ { s = 0 } s && $1 == "eth0" { print $2 }')
+eth0_irqs=$(stat "interrupts raised" eth0)
 [ "${eth0_irqs:-0}" -gt 0 ] || fail "--net user: --stats counted no eth0 interrupts"
 echo "--net user: --stats counted $eth0_irqs eth0 interrupts"
+# The report at the end names every device as a SIGUSR2 snapshot does (it
+# once came after the devices, which keep the names, were destroyed).
+for dev in virtio-console@0a000000 virtio-net@0a000200; do
+    [ -n "$(stat "MMIO exits by device" $dev)" ] ||
+        fail "--net user: the final --stats report has no MMIO exits row for $dev"
+done
+unnamed=$(tr -d '\r' <out.txt |
+    awk '/^[^ ]/ { s = /^(MMIO exits by device|interrupts raised):$/ } s && $1 ~ /^[0-9]+$/')
+[ -z "$unnamed" ] || fail "--net user: the final --stats report has rows without a name: $unnamed"
+echo "--net user: the final --stats report names virtio-console@0a000000 and virtio-net@0a000200"
+# And the card's own counts: frames each way, and the ones dropped, by why.
+sent=$(stat "eth0 frames" sent)
+received=$(stat "eth0 frames" received)
+[ "${sent:-0}" -gt 0 ] && [ "${received:-0}" -gt 0 ] ||
+    fail "--net user: --stats counted eth0 frames sent ${sent:-(none)}, received ${received:-(none)}"
+drops=
+for why in bad-from-guest host-refused bad-from-host too-big-for-rx bad-rx-buffer; do
+    n=$(stat "eth0 dropped" $why)
+    [ -n "$n" ] || fail "--net user: --stats has no $why row under 'eth0 dropped'"
+    drops="$drops $why $n,"
+done
+# Linux only sends well-formed frames: a drop here is our parser's mistake.
+[ "$(stat "eth0 dropped" bad-from-guest)" -eq 0 ] ||
+    fail "--net user: --stats: eth0 dropped frames from Linux as malformed"
+echo "--net user: --stats: eth0 sent $sent frames, received $received; dropped:${drops%,}"
 sleep 1
 passt_running && fail "--net user: passt is still running after god stopped"
 echo "--net user: powered off, no passt left behind"

@@ -418,6 +418,26 @@ static struct timeline *timeline; /* NULL without --timeline */
 /* Flushed before hvc0 prints: the two consoles share stdout. */
 static struct pl011 *the_uart;
 
+/*
+ * The network card keeps its own counts (common/virtio_net.h,
+ * common/net_backend.h); --stats prints them next to its interrupts. A
+ * dropped frame costs the guest a retransmission, so a slow transfer starts
+ * here. Nothing is printed without a card.
+ */
+static void watch_network_stats(const struct virtio_net *net, const struct net_backend *be)
+{
+    static const char frames[] = "eth0 frames", dropped[] = "eth0 dropped";
+
+    vm_stats_watch(&stats, frames, "sent", &net->stats.tx_frames);
+    vm_stats_watch(&stats, frames, "received", &net->stats.rx_frames);
+    vm_stats_watch(&stats, frames, "no-rx-buffer", &net->stats.rx_no_buffers);
+    vm_stats_watch(&stats, dropped, "bad-from-guest", &net->stats.tx_bad);
+    vm_stats_watch(&stats, dropped, "host-refused", &be->stats.tx_dropped);
+    vm_stats_watch(&stats, dropped, "bad-from-host", &be->stats.rx_dropped);
+    vm_stats_watch(&stats, dropped, "too-big-for-rx", &net->stats.rx_too_big);
+    vm_stats_watch(&stats, dropped, "bad-rx-buffer", &net->stats.rx_bad_chain);
+}
+
 /* The PL011: early boot messages before hvc0 exists, or the whole console (ttyAMA0). */
 static void uart_tx(void *ctx, const uint8_t *buf, size_t len)
 {
@@ -744,6 +764,7 @@ int main(int argc, char **argv)
                  vm_stats_irq_line(&stats, "eth0", virtio_irq(&gic, nr_virtio)))) < 0)
             die("virtio network card", ret);
         virtio_devs[nr_virtio++] = &net.transport;
+        watch_network_stats(&net, &net_backend);
     }
     for (unsigned i = 0; i < nr_virtio; i++) {
         struct mmio_region region = virtio_mmio_region(virtio_devs[i]);
@@ -836,26 +857,25 @@ int main(int argc, char **argv)
         timeline_mark(timeline, TIMELINE_STOP);
 
     /*
-     * The vCPUs are stopped. Let the workers finish the request in hand, then
-     * make everything the guest was told is written really be on the disk.
+     * The vCPUs are stopped. Let the workers finish the request in hand, and
+     * the network card's thread its frame, then make everything the guest was
+     * told is written really be on the disk.
      */
     for (unsigned i = 0; i < nr_virtio; i++)
         virtio_worker_stop(&workers[i]);
-    if (opt.net.mode != NET_NONE) {
-        /* Stops passt too: it sees its socket close, and we make sure. */
-        virtio_net_destroy(&net);
-        net_backend_destroy(&net_backend);
-    }
+    if (opt.net.mode != NET_NONE)
+        virtio_net_stop(&net);
     for (unsigned i = 0; i < opt.nr_disks; i++) {
         struct disk *d = &opt.disks[i];
         if (!d->spec.read_only && fdatasync(d->image.fd) < 0)
             fprintf(stderr, "god: flushing %s: %s\n", d->spec.path, strerror(errno));
-        virtio_blk_destroy(&d->blk);
-        disk_image_close(&d->image);
-        disk_spec_free(&d->spec);
     }
-    virtio_console_destroy(&hvc);
 
+    /*
+     * Nothing counts any more: the report. Before the devices go, since the
+     * report names each by its MMIO window ("virtio-blk@0a000200"), a name
+     * kept in the device, which destroying it wipes.
+     */
     fprintf(stderr, "\r\ngod: stopped: %s\r\n", vm_stop_reason_name(why));
     if (opt.stats)
         vm_stats_print(&stats);
@@ -864,6 +884,18 @@ int main(int argc, char **argv)
     if (timeline)
         timeline_print(timeline, stderr);
 
+    if (opt.net.mode != NET_NONE) {
+        /* Stops passt too: it sees its socket close, and we make sure. */
+        virtio_net_destroy(&net);
+        net_backend_destroy(&net_backend);
+    }
+    for (unsigned i = 0; i < opt.nr_disks; i++) {
+        struct disk *d = &opt.disks[i];
+        virtio_blk_destroy(&d->blk);
+        disk_image_close(&d->image);
+        disk_spec_free(&d->spec);
+    }
+    virtio_console_destroy(&hvc);
     for (unsigned i = 0; i < opt.cpus; i++)
         vcpu_destroy(&vcpus[i]);
     pl011_destroy(&uart);

@@ -102,7 +102,7 @@ static void drop_queued(struct net_backend *be)
 {
     size_t pos = be->out_record;
     while (pos + RECORD_HDR <= be->out_end) {
-        be->stats.tx_dropped++;
+        __atomic_fetch_add(&be->stats.tx_dropped, 1, __ATOMIC_RELAXED);
         pos += RECORD_HDR + get_be32(be->out + pos);
     }
     be->out_start = be->out_end = be->out_record = 0;
@@ -168,7 +168,7 @@ static int flush_tap(struct net_backend *be)
              * The tap refused this one frame (EIO while the interface is
              * down, EINVAL for a frame it does not like): drop it, go on.
              */
-            be->stats.tx_dropped++;
+            __atomic_fetch_add(&be->stats.tx_dropped, 1, __ATOMIC_RELAXED);
         } else {
             be->stats.tx_frames++;
             be->stats.tx_bytes += len;
@@ -258,7 +258,7 @@ static int fill_tap(struct net_backend *be)
         }
         total += (int)n;
         if ((size_t)n < sizeof(hdr)) {
-            be->stats.rx_dropped++;
+            __atomic_fetch_add(&be->stats.rx_dropped, 1, __ATOMIC_RELAXED);
             continue;
         }
         put_be32(be->in + be->in_end, (uint32_t)((size_t)n - sizeof(hdr)));
@@ -293,7 +293,7 @@ const uint8_t *net_backend_rx_peek(struct net_backend *be, size_t *len)
         uint32_t flen = get_be32(be->in + be->in_start);
         if (flen > NET_FRAME_MAX || flen < NET_FRAME_MIN) {
             /* Not a frame a guest could take: skip it whole, keep the stream in step. */
-            be->stats.rx_dropped++;
+            __atomic_fetch_add(&be->stats.rx_dropped, 1, __ATOMIC_RELAXED);
             be->in_start += RECORD_HDR;
             be->in_discard = flen;
             continue;

@@ -57,6 +57,7 @@ struct net_backend_stats {
     uint64_t rx_dropped;          /* impossible lengths: too long, too short */
     uint64_t tx_frames, tx_bytes; /* to the host */
     uint64_t tx_dropped;          /* lost to a write error */
+    /* The two *_dropped are bumped with relaxed atomics: --stats reads them while we run. */
 };
 
 struct net_backend {

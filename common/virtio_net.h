@@ -48,7 +48,11 @@
 
 #define VIRTIO_NET_QUEUE_SIZE 256
 
-/* What the guest did that we refused, per the spec's "drop" answers. */
+/*
+ * What went through, and what the guest did that we refused, per the spec's
+ * "drop" answers. Bumped with relaxed atomics: `god boot --stats` reads them
+ * while the card runs.
+ */
 struct virtio_net_stats {
     uint64_t tx_frames;     /* frames handed to the backend */
     uint64_t tx_bad;        /* chains dropped: no header, too long, too short, writable parts */

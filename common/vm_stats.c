@@ -3,6 +3,7 @@
  */
 #include "vm_stats.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "run_loop.h" /* needs <linux/kvm.h>: not in the native unit tests */
@@ -14,6 +15,23 @@ unsigned long *vm_stats_counter(struct vm_stats *stats, const char *group, const
     struct vm_stats_counter *c = &stats->counters[stats->count++];
     *c = (struct vm_stats_counter){.group = group, .name = name};
     return &c->value;
+}
+
+int vm_stats_watch(struct vm_stats *stats, const char *group, const char *name,
+                   const uint64_t *value)
+{
+    unsigned long *slot = vm_stats_counter(stats, group, name);
+    if (!slot)
+        return -ENOSPC;
+    stats->counters[stats->count - 1].watched = value;
+    return 0;
+}
+
+static unsigned long counter_value(const struct vm_stats_counter *c)
+{
+    if (c->watched)
+        return (unsigned long)__atomic_load_n(c->watched, __ATOMIC_RELAXED);
+    return __atomic_load_n(&c->value, __ATOMIC_RELAXED);
 }
 
 static void counted_irq_set(void *ctx, unsigned spi, bool level)
@@ -35,11 +53,8 @@ struct irq_line vm_stats_irq_line(struct vm_stats *stats, const char *name, stru
     return (struct irq_line){.set_level = counted_irq_set, .ctx = irq, .spi = line.spi};
 }
 
-void vm_stats_print(void *arg)
+void vm_stats_write(const struct vm_stats *stats, FILE *out)
 {
-    const struct vm_stats *stats = arg;
-    FILE *out = stderr;
-
     fprintf(out, "god: stats\n");
     run_loop_print_summary(stats->loops.loops, stats->loops.count, out);
     for (unsigned i = 0; i < stats->count; i++) {
@@ -54,7 +69,12 @@ void vm_stats_print(void *arg)
         for (unsigned j = i; j < stats->count; j++)
             if (strcmp(stats->counters[j].group, c->group) == 0)
                 fprintf(out, "  %-16s %lu\n", stats->counters[j].name,
-                        __atomic_load_n(&stats->counters[j].value, __ATOMIC_RELAXED));
+                        counter_value(&stats->counters[j]));
     }
     fflush(out);
+}
+
+void vm_stats_print(void *stats)
+{
+    vm_stats_write(stats, stderr);
 }

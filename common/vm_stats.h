@@ -11,23 +11,26 @@
  * console: exits per byte).
  *
  * Counters are registered before the vCPUs start and bumped with relaxed
- * atomics from any thread.
+ * atomics from any thread. A device model that keeps its own statistics
+ * (virtio-net's dropped frames) lends them with vm_stats_watch() instead.
  */
 #ifndef GOD_VM_STATS_H
 #define GOD_VM_STATS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "irq.h"
 #include "run_loop.h"
 
-#define VM_STATS_MAX_COUNTERS 24
+#define VM_STATS_MAX_COUNTERS 32
 
 struct vm_stats_counter {
     const char *group; /* "console bytes out", "interrupts raised" */
     const char *name;  /* "PL011", "hvc0" */
     unsigned long value;
+    const uint64_t *watched; /* not NULL: print this count, kept by its owner, instead */
 };
 
 struct vm_stats_irq {
@@ -61,7 +64,18 @@ static inline void vm_stats_add(unsigned long *counter, unsigned long n)
  */
 struct irq_line vm_stats_irq_line(struct vm_stats *stats, const char *name, struct irq_line line);
 
-/* "god: stats", the run loops' summary, then the counters. Usable as a SIGUSR2 callback. */
+/*
+ * Print *value, a count its owner keeps and bumps with relaxed atomics, under
+ * `group` as `name`: the owner's own statistics, without a second copy to keep
+ * in step. Returns -ENOSPC when full.
+ */
+int vm_stats_watch(struct vm_stats *stats, const char *group, const char *name,
+                   const uint64_t *value);
+
+/* "god: stats", the run loops' summary, then the counters, to out. */
+void vm_stats_write(const struct vm_stats *stats, FILE *out);
+
+/* vm_stats_write() to stderr. Usable as a SIGUSR2 callback. */
 void vm_stats_print(void *stats);
 
 #endif
