@@ -113,6 +113,7 @@ static void device_reset(struct virtio_mmio *dev)
     dev->queue_sel = 0;
     dev->interrupt_status = 0;
     dev->deferred = 0;
+    dev->owed = 0;
     dev->epoch++; /* batches in flight belong to the driver that is gone */
     irq_update(dev);
     for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
@@ -612,31 +613,81 @@ unsigned virtio_mmio_queue_pop(struct virtio_mmio *dev, unsigned index, struct v
     return n;
 }
 
+/* The queue a batch was taken from, if the driver has not reset it since. Lock held. */
+static struct virtq *batch_queue(struct virtio_mmio *dev, unsigned index,
+                                 const struct virtio_mmio_batch *batch)
+{
+    struct virtq *vq = index < dev->ops->num_queues ? &dev->queues[index] : NULL;
+    return batch->epoch == dev->epoch && vq && vq->ready ? vq : NULL;
+}
+
+/* Hand the chains back; returns their queue, NULL if they were dropped. Lock held. */
+static struct virtq *publish_locked(struct virtio_mmio *dev, unsigned index,
+                                    const struct virtio_mmio_batch *batch,
+                                    const struct virtio_mmio_done *done, unsigned n)
+{
+    static unsigned warned;
+    struct virtq *vq = batch_queue(dev, index, batch);
+
+    if (!vq) {
+        /* The driver reset the device (or the queue) while we worked: not its chains any more. */
+        log_warn_limited(&warned, "%s: queue %u was reset during I/O; %u request(s) dropped",
+                         dev->name, index, n);
+        return NULL;
+    }
+    for (unsigned i = 0; i < n; i++)
+        virtq_push(vq, done[i].head, done[i].len);
+    return vq;
+}
+
 void virtio_mmio_queue_push(struct virtio_mmio *dev, unsigned index,
                             const struct virtio_mmio_batch *batch,
                             const struct virtio_mmio_done *done, unsigned n)
 {
-    static unsigned warned;
-
     pthread_mutex_lock(&dev->lock);
-    struct virtq *vq = index < dev->ops->num_queues ? &dev->queues[index] : NULL;
-    if (batch->epoch != dev->epoch || !vq || !vq->ready) {
-        /* The driver reset the device (or the queue) while we worked: not its chains any more. */
-        log_warn_limited(&warned, "%s: queue %u was reset during I/O; %u request(s) dropped",
-                         dev->name, index, n);
-    } else {
-        for (unsigned i = 0; i < n; i++)
-            virtq_push(vq, done[i].head, done[i].len);
-        /*
-         * More requests waiting: the kick() in progress takes them next, so
-         * the interrupt waits until the queue is drained, and the driver
-         * then finds everything in one pass of its handler.
-         */
-        if (dev->stopping || (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET) ||
-            !virtq_has_available(vq))
-            queue_finish(dev, index, 0); /* (after NEEDS_RESET no later pass will come) */
+    struct virtq *vq = publish_locked(dev, index, batch, done, n);
+    /*
+     * More requests waiting: the kick() in progress takes them next, so
+     * the interrupt waits until the queue is drained, and the driver
+     * then finds everything in one pass of its handler.
+     */
+    if (vq &&
+        (dev->stopping || (dev->status & VIRTIO_CONFIG_S_NEEDS_RESET) || !virtq_has_available(vq)))
+        queue_finish(dev, index, 0); /* (after NEEDS_RESET no later pass will come) */
+    pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_mmio_queue_publish(struct virtio_mmio *dev, unsigned index,
+                               const struct virtio_mmio_batch *batch,
+                               const struct virtio_mmio_done *done, unsigned n)
+{
+    pthread_mutex_lock(&dev->lock);
+    if (publish_locked(dev, index, batch, done, n)) {
+        if (dev->wake)
+            dev->owed |= 1u << index;
+        else
+            queue_finish(dev, index, 0);
     }
     pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_mmio_settle(struct virtio_mmio *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    unsigned owed = dev->owed;
+    dev->owed = 0;
+    for (unsigned q = 0; owed; q++, owed >>= 1)
+        if ((owed & 1) && live_queue(dev, q))
+            queue_finish(dev, q, 0);
+    pthread_mutex_unlock(&dev->lock);
+}
+
+bool virtio_mmio_owes(struct virtio_mmio *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    bool owes = dev->owed != 0;
+    pthread_mutex_unlock(&dev->lock);
+    return owes;
 }
 
 void virtio_mmio_stop(struct virtio_mmio *dev)

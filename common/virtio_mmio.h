@@ -151,6 +151,7 @@ struct virtio_mmio {
     unsigned busy;     /* bit q: a thread is in ops->kick() for queue q */
     unsigned again;    /* bit q: kicked while busy: the busy thread looks again */
     unsigned deferred; /* bit q: DRIVER_OK found q ready: kick it once the lock is dropped */
+    unsigned owed;     /* bit q: published, the interrupt left to virtio_mmio_settle() */
     bool stopping;     /* virtio_mmio_stop(): pop hands out nothing more */
     /* Set by a worker thread: deliver a deferred kick to it rather than run it inline. */
     void (*wake)(void *wake_ctx, unsigned index);
@@ -217,6 +218,27 @@ unsigned virtio_mmio_queue_pop(struct virtio_mmio *dev, unsigned index, struct v
 void virtio_mmio_queue_push(struct virtio_mmio *dev, unsigned index,
                             const struct virtio_mmio_batch *batch,
                             const struct virtio_mmio_done *done, unsigned n);
+
+/*
+ * virtio_mmio_queue_push() without the interrupt, for a driver that polls:
+ * the chains go back at once, and the used-buffer interrupt is owed until
+ * virtio_mmio_settle(), which the device's worker thread calls once the
+ * queue has been quiet for a moment. A driver that took the buffers
+ * meanwhile has moved used_event past them and no longer asks for it (the
+ * rule of section 2.7.7 is read when the device decides, which is then);
+ * one that waits for the interrupt gets it, a little later. Without a
+ * worker (dev->wake unset) nobody would come back: it settles at once.
+ * Takes the lock.
+ */
+void virtio_mmio_queue_publish(struct virtio_mmio *dev, unsigned index,
+                               const struct virtio_mmio_batch *batch,
+                               const struct virtio_mmio_done *done, unsigned n);
+
+/* Raise the interrupts virtio_mmio_queue_publish() left owed, if still wanted. Takes the lock. */
+void virtio_mmio_settle(struct virtio_mmio *dev);
+
+/* Does the device owe an interrupt to virtio_mmio_settle()? Takes the lock. */
+bool virtio_mmio_owes(struct virtio_mmio *dev);
 
 /*
  * Shutting down: from now on virtio_mmio_queue_pop() returns 0, so a device

@@ -90,11 +90,14 @@ static uint32_t rd(struct fixture *f, uint64_t offset)
     return (uint32_t)virtio_mmio_read(&f->con.transport, offset, 4);
 }
 
-static void driver_bring_up(struct fixture *f)
+/* Bring the device up with VIRTIO_F_VERSION_1 and the feature bits 0-31 given. */
+static void driver_bring_up_with(struct fixture *f, uint32_t features_lo)
 {
     const uint32_t s = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER;
 
     wr(f, VIRTIO_MMIO_STATUS, s);
+    wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    wr(f, VIRTIO_MMIO_DRIVER_FEATURES, features_lo);
     wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
     wr(f, VIRTIO_MMIO_DRIVER_FEATURES, 1); /* VIRTIO_F_VERSION_1, bit 32 */
     wr(f, VIRTIO_MMIO_STATUS, s | VIRTIO_CONFIG_S_FEATURES_OK);
@@ -111,6 +114,11 @@ static void driver_bring_up(struct fixture *f)
     /* DRIVER_OK: receive buffers may already be posted, so input may be retried. */
     assert_int_equal(f->rx_ready_calls, before + 1);
     f->rx_ready_calls = 0;
+}
+
+static void driver_bring_up(struct fixture *f)
+{
+    driver_bring_up_with(f, 0);
 }
 
 static int setup_common(void **state, bool bring_up)
@@ -170,6 +178,42 @@ static const struct vring_used *used(struct fixture *f, unsigned q)
     return (const struct vring_used *)host(f, USED_GPA(q));
 }
 
+/* With EVENT_IDX: ask for an interrupt when used entry `idx` is written (section 2.7.7). */
+static void set_used_event(struct fixture *f, unsigned q, uint16_t idx)
+{
+    struct vring_avail *avail = (struct vring_avail *)host(f, AVAIL_GPA(q));
+    avail->ring[QSIZE] = htole16(idx);
+}
+
+/* A worker thread's wake-up, as far as the device can tell: one exists. */
+static void no_wake(void *ctx, unsigned index)
+{
+    (void)ctx;
+    (void)index;
+}
+
+/*
+ * Transmit "hello\n" the way Linux's hvc0 does: EVENT_IDX negotiated, an
+ * interrupt asked for the first buffer (as virtqueue_enable_cb() leaves
+ * used_event), and a worker thread behind the device.
+ */
+static void transmit_with_a_worker(struct fixture *f)
+{
+    wr(f, VIRTIO_MMIO_STATUS, 0);
+    driver_bring_up_with(f, 1u << VIRTIO_RING_F_EVENT_IDX);
+    f->con.transport.wake = no_wake;
+    set_used_event(f, TX, 0);
+    memcpy(host(f, BUF_GPA), "hello\n", 6);
+    post(f, TX, 0, BUF_GPA, 6, false);
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, TX);
+
+    assert_int_equal(f->out_len, 6);
+    assert_memory_equal(f->out, "hello\n", 6);
+    assert_int_equal(le16toh(used(f, TX)->idx), 1); /* handed back at once... */
+    assert_false(f->irq_level);                     /* ...the interrupt owed */
+    assert_true(virtio_mmio_owes(&f->con.transport));
+}
+
 /* ---- tests --------------------------------------------------------------- */
 
 static void identifies_as_console(void **state)
@@ -199,6 +243,49 @@ static void transmit(void **state)
     assert_int_equal(le32toh(used(f, TX)->ring[1].id), 1);
     assert_int_equal(le32toh(used(f, TX)->ring[1].len), 0); /* we wrote nothing into it */
     assert_true(f->irq_level);
+}
+
+/*
+ * hvc0 spins until its buffer comes back, takes it, and moves used_event
+ * past it (virtqueue_get_buf()): when the worker settles, the driver no
+ * longer wants the interrupt, and none is raised.
+ */
+static void polling_driver_gets_no_interrupt(void **state)
+{
+    struct fixture *f = *state;
+
+    transmit_with_a_worker(f);
+    set_used_event(f, TX, le16toh(used(f, TX)->idx)); /* the driver took it */
+    virtio_mmio_settle(&f->con.transport);
+
+    assert_false(f->irq_level);
+    assert_false(virtio_mmio_owes(&f->con.transport));
+    assert_int_equal(f->con.transport.used_notifications, 0);
+}
+
+/* A driver that waits for the interrupt instead gets it when the worker settles. */
+static void waiting_driver_gets_its_interrupt(void **state)
+{
+    struct fixture *f = *state;
+
+    transmit_with_a_worker(f);
+    virtio_mmio_settle(&f->con.transport);
+
+    assert_true(f->irq_level);
+    assert_int_equal(f->con.transport.used_notifications, 1);
+    assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+}
+
+/* A reset forgets what was owed to the driver that is gone. */
+static void reset_forgets_the_owed_interrupt(void **state)
+{
+    struct fixture *f = *state;
+
+    transmit_with_a_worker(f);
+    wr(f, VIRTIO_MMIO_STATUS, 0);
+    assert_false(virtio_mmio_owes(&f->con.transport));
+    virtio_mmio_settle(&f->con.transport);
+    assert_false(f->irq_level);
 }
 
 static void receive_without_buffers(void **state)
@@ -341,6 +428,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(identifies_as_console, setup, teardown),
         cmocka_unit_test_setup_teardown(transmit, setup, teardown),
+        cmocka_unit_test_setup_teardown(polling_driver_gets_no_interrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(waiting_driver_gets_its_interrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(reset_forgets_the_owed_interrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(receive_without_buffers, setup, teardown),
         cmocka_unit_test_setup_teardown(receive_before_driver_ok, setup_idle, teardown),
         cmocka_unit_test_setup_teardown(receive_fills_posted_buffers, setup, teardown),
