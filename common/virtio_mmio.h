@@ -228,7 +228,9 @@ void virtio_mmio_queue_push(struct virtio_mmio *dev, unsigned index,
  * rule of section 2.7.7 is read when the device decides, which is then);
  * one that waits for the interrupt gets it, a little later. Without a
  * worker (dev->wake unset) nobody would come back: it settles at once.
- * Takes the lock.
+ * With one, call it only from ops->kick() on the worker's thread (where
+ * QueueNotify's ioeventfd and DRIVER_OK's deferred kicks send every kick),
+ * since that thread is the one that comes back. Takes the lock.
  */
 void virtio_mmio_queue_publish(struct virtio_mmio *dev, unsigned index,
                                const struct virtio_mmio_batch *batch,
