@@ -25,8 +25,9 @@
  * comes back (__send_to_port() in drivers/char/virtio_console.c), takes
  * it, and moves used_event past it, which withdraws the request for an
  * interrupt it made. So the interrupt waits for the worker's quiet moment,
- * and by then it is rarely still wanted: 64 KiB of output cost ~80 used-
- * buffer interrupts, two MMIO exits each, when every batch raised one.
+ * and by then it is often no longer wanted: on the emulated host, 64 KiB of
+ * output to hvc0 went from 110-196 user MMIO exits (two per interrupt) to
+ * 40-114.
  */
 static void console_transmit(struct virtio_console *con)
 {
