@@ -39,6 +39,7 @@
 #include "fdt_helpers.h"
 #include "file.h"
 #include "gic.h"
+#include "irqfd.h"
 #include "guest_mem.h"
 #include "kvm.h"
 #include "memmap.h"
@@ -109,14 +110,15 @@ struct options {
     struct net_options net;
     uint64_t ram_size;
     unsigned cpus, timeout;
-    bool trace, sandbox, stats, timeline;
+    bool trace, sandbox, stats, timeline, irq_line;
     enum gic_version gic;
 };
 
 /* Long-only options: values no short option can have. */
 enum {
     OPT_STATS = 0x100,
-    OPT_TIMELINE
+    OPT_TIMELINE,
+    OPT_IRQ_LINE
 };
 
 static void usage(FILE *out)
@@ -148,6 +150,7 @@ static void usage(FILE *out)
             "                        at the end, and whenever god gets SIGUSR2\n"
             "      --timeline        print when the boot reached each step, with its exits\n"
             "      --sandbox         allow only the system calls a running VMM needs (seccomp)\n"
+            "      --irq-line        virtio interrupts through KVM_IRQ_LINE, not irqfds\n"
             "console: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends Ctrl-A\n",
             DEFAULT_CMDLINE, GIC_V2_MAX_VCPUS);
 }
@@ -297,6 +300,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         {"disk", required_argument, NULL, 'd'},
         {"stats", no_argument, NULL, OPT_STATS},
         {"timeline", no_argument, NULL, OPT_TIMELINE},
+        {"irq-line", no_argument, NULL, OPT_IRQ_LINE},
         {"sandbox", no_argument, NULL, 'S'},
         {"console", required_argument, NULL, 'C'},
         {"net", required_argument, NULL, 'n'},
@@ -340,6 +344,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
             break;
         case OPT_TIMELINE:
             opt->timeline = true;
+            break;
+        case OPT_IRQ_LINE:
+            opt->irq_line = true;
             break;
         case 'c':
             opt->cpus = parse_number("--cpus", optarg, VM_MAX_VCPUS);
@@ -504,8 +511,22 @@ static uint64_t virtio_base(unsigned n)
     return VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_SIZE;
 }
 
+/*
+ * Its interrupt is an irqfd that KVM lowers at the guest's EOI (common/irqfd.h)
+ * when the host's KVM has them and --irq-line does not say otherwise; else a
+ * wire into the GIC, raised and lowered with KVM_IRQ_LINE.
+ */
+static struct irqfd virtio_irqfds[2 + MAX_DISKS];
+static bool virtio_irqfd;
+
 static struct irq_line virtio_irq(struct gic *gic, unsigned n)
 {
+    if (virtio_irqfd) {
+        int ret = irqfd_init(&virtio_irqfds[n], VIRTIO_SPI_FIRST + n);
+        if (ret < 0)
+            die("creating an irqfd", ret);
+        return irqfd_line(&virtio_irqfds[n]);
+    }
     return (struct irq_line){
         .set_level = gic_irq_line_set, .ctx = gic, .spi = VIRTIO_SPI_FIRST + n};
 }
@@ -731,6 +752,7 @@ int main(int argc, char **argv)
         die("placing the PL011 on the MMIO bus", ret);
 
     /* New: virtio #0 is the console, each disk takes the next window and SPI. */
+    virtio_irqfd = !opt.irq_line && irqfd_supported(vm);
     /* When the guest posts receive buffers, the console hands over what was typed. */
     static struct console console;
     static struct virtio_console hvc;
@@ -798,6 +820,10 @@ int main(int argc, char **argv)
     /* 5. Every vCPU exists, none has run: the GIC can be finalised. */
     if ((ret = gic_finalize(&gic)) < 0)
         die("initialising the vGIC", ret);
+    /* KVM takes irqfds only now, with its vGIC initialised (else EAGAIN). */
+    for (unsigned i = 0; virtio_irqfd && i < nr_virtio; i++)
+        if ((ret = irqfd_assign(&virtio_irqfds[i], vm)) < 0)
+            die("KVM_IRQFD (--irq-line does without)", ret);
     if (timeline)
         timeline_mark(timeline, TIMELINE_READY);
 
@@ -826,10 +852,16 @@ int main(int argc, char **argv)
      * per vCPU, and we wait.
      */
     static struct virtio_worker workers[2 + MAX_DISKS];
-    for (unsigned i = 0; i < nr_virtio; i++)
-        if ((ret = virtio_worker_start(&workers[i], vm, virtio_devs[i])) < 0)
+    for (unsigned i = 0; i < nr_virtio; i++) {
+        ret = virtio_worker_start(&workers[i], vm, virtio_devs[i],
+                                  virtio_irqfd ? &virtio_irqfds[i] : NULL);
+        /* Without its worker an irqfd would never be raised again after the first EOI. */
+        if (ret < 0 && virtio_irqfd)
+            die("starting a virtio device's thread (--irq-line does without)", ret);
+        if (ret < 0)
             fprintf(stderr, "god: %s: no ioeventfd (%s); doorbells will be MMIO exits\n",
                     virtio_devs[i]->name, strerror(-ret));
+    }
     if (opt.net.mode != NET_NONE && (ret = virtio_net_start(&net)) < 0)
         die("starting the network card's thread", ret);
     if ((ret = console_start(&console)) < 0)
@@ -838,6 +870,7 @@ int main(int argc, char **argv)
         die("--sandbox: installing the seccomp filter", ret);
     /* Which GIC the device tree describes (the guest's GIC driver must match). */
     fprintf(stderr, "god: in-kernel %s\r\n", gic_version_name(gic.version));
+    fprintf(stderr, "god: virtio interrupts by %s\r\n", virtio_irqfd ? "irqfd" : "KVM_IRQ_LINE");
     for (unsigned i = 0; i < opt.cpus; i++) {
         loops[i] = (struct run_loop){
             .vcpu = &vcpus[i], .bus = &bus, .vm = &control, .mem = &mem, .timeline = timeline};
@@ -896,6 +929,8 @@ int main(int argc, char **argv)
         disk_spec_free(&d->spec);
     }
     virtio_console_destroy(&hvc);
+    for (unsigned i = 0; virtio_irqfd && i < nr_virtio; i++)
+        irqfd_close(&virtio_irqfds[i]);
     for (unsigned i = 0; i < opt.cpus; i++)
         vcpu_destroy(&vcpus[i]);
     pl011_destroy(&uart);

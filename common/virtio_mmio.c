@@ -35,14 +35,21 @@ static uint64_t offered_features(const struct virtio_mmio *dev)
 
 /* ---- interrupts (section 4.2.2: InterruptStatus, InterruptACK) ---------- */
 
-/* The line is level-triggered: high exactly while some InterruptStatus bit is set. */
+/*
+ * The line is level-triggered: high while some InterruptStatus bit is set.
+ * On a wire (KVM_IRQ_LINE) we drive both edges. On a resampled line (an
+ * irqfd, common/irq.h) we only assert, on every rise of InterruptStatus from
+ * zero; KVM deasserts the line when the guest EOIs, and
+ * virtio_mmio_irq_resampled() asserts it again if a bit is still set then.
+ */
 static void irq_update(struct virtio_mmio *dev)
 {
     bool level = dev->interrupt_status != 0;
-    if (level != dev->irq_level) {
-        dev->irq_level = level;
+    if (level == dev->irq_level)
+        return;
+    dev->irq_level = level;
+    if (level || !dev->irq.resampled)
         irq_line_set(&dev->irq, level);
-    }
 }
 
 static void irq_raise(struct virtio_mmio *dev, uint32_t bits)
@@ -688,6 +695,22 @@ bool virtio_mmio_owes(struct virtio_mmio *dev)
     bool owes = dev->owed != 0;
     pthread_mutex_unlock(&dev->lock);
     return owes;
+}
+
+void virtio_mmio_irq_resampled(struct virtio_mmio *dev)
+{
+    pthread_mutex_lock(&dev->lock);
+    /*
+     * KVM has just lowered the line: the guest ended the interrupt. A bit
+     * still set here arrived after the guest's InterruptACK (its handler
+     * was already past reading InterruptStatus), or was never acknowledged;
+     * either way the driver has not seen it, and without a new assertion
+     * it never would: nothing else raises a line whose status is already
+     * non-zero.
+     */
+    if (dev->irq.resampled && dev->interrupt_status != 0)
+        irq_line_set(&dev->irq, true);
+    pthread_mutex_unlock(&dev->lock);
 }
 
 void virtio_mmio_stop(struct virtio_mmio *dev)

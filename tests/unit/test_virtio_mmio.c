@@ -54,8 +54,9 @@ struct fake {
     unsigned resets;      /* reset() calls */
     bool irq_level;       /* the interrupt line as the "GIC" sees it */
     unsigned irq_changes;
-    bool gic_edge;    /* the GIC input configured edge-triggered (else level) */
-    bool gic_latched; /* edge: a rising edge not yet taken by the guest */
+    unsigned raises, lowers; /* set_level(true) and set_level(false) calls */
+    bool gic_edge;           /* the GIC input configured edge-triggered (else level) */
+    bool gic_latched;        /* edge: a rising edge not yet taken by the guest */
 };
 
 static void fake_set_level(void *ctx, unsigned spi, bool level)
@@ -66,6 +67,10 @@ static void fake_set_level(void *ctx, unsigned spi, bool level)
         f->gic_latched = true;
     f->irq_level = level;
     f->irq_changes++;
+    if (level)
+        f->raises++;
+    else
+        f->lowers++;
 }
 
 /*
@@ -655,6 +660,146 @@ static void partial_ack_keeps_the_device_heard(void **state)
     assert_false(f->irq_level);
 }
 
+/* ---- a resampled line: an irqfd with a resamplefd (common/irq.h, irqfd.h) -- */
+
+/* What KVM does at the guest's EOI: lower the line, then signal the resamplefd. */
+static void eoi_resample(struct fake *f)
+{
+    f->irq_level = false;
+    virtio_mmio_irq_resampled(&f->dev);
+}
+
+/* The driver asks for an interrupt at the next used buffer of queue q (used_event, 2.7.10). */
+static void want_next_interrupt(struct fake *f, unsigned q)
+{
+    struct vring_avail *avail = (struct vring_avail *)(f->mem.host + (AVAIL_GPA(q) - BASE));
+    avail->ring[f->dev.queues[q].size] = htole16(used_idx(f, q));
+}
+
+/* A device brought up on a resampled line, with one used-buffer interrupt raised. */
+static void resampled_and_interrupting(struct fake *f)
+{
+    f->dev.irq.resampled = true;
+    bring_up(f);
+    f->raises = f->lowers = 0;
+    add_buffer(f, 1);
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+    assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+    assert_true(f->irq_level);
+    assert_int_equal(f->raises, 1);
+}
+
+/* KVM lowers an irqfd's line; the device never does, not even on InterruptACK. */
+static void resampled_line_is_lowered_by_the_eoi_only(void **state)
+{
+    struct fake *f = *state;
+
+    resampled_and_interrupting(f);
+    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+    assert_int_equal(f->lowers, 0);
+    assert_true(f->irq_level); /* until the EOI */
+    eoi_resample(f);
+    assert_false(f->irq_level);
+    assert_int_equal(f->raises, 1); /* nothing left to say: not raised again */
+}
+
+/* Completions while the line is up add no raise: an irqfd write the guest would not see. */
+static void resampled_line_is_raised_once_per_rise(void **state)
+{
+    struct fake *f = *state;
+
+    resampled_and_interrupting(f);
+    want_next_interrupt(f, 1);
+    add_buffer(f, 1);
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+    virtio_mmio_config_changed(&f->dev);
+    assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS),
+                     VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+    assert_int_equal(f->raises, 1);
+}
+
+/*
+ * Linux's handler reads InterruptStatus, acknowledges what it read, and
+ * EOIs at the end. A completion after the ACK sets the status again while
+ * KVM still holds the line from the first interrupt; the EOI then lowers
+ * it. Unless the resample raises it again the guest never hears of it.
+ */
+static void completion_between_ack_and_eoi_is_raised_again(void **state)
+{
+    struct fake *f = *state;
+
+    resampled_and_interrupting(f);
+    uint32_t seen = rd(f, VIRTIO_MMIO_INTERRUPT_STATUS);
+    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, seen);
+    want_next_interrupt(f, 1);
+    add_buffer(f, 1);
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1); /* the worker completes it: status rises from 0 */
+    assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+    eoi_resample(f);
+    assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+    assert_true(f->irq_level);
+    assert_int_equal(f->lowers, 0);
+}
+
+/* The same with a bit set between the guest's read and its ACK (a partial ACK). */
+static void partial_ack_on_a_resampled_line(void **state)
+{
+    struct fake *f = *state;
+
+    resampled_and_interrupting(f);
+    uint32_t seen = rd(f, VIRTIO_MMIO_INTERRUPT_STATUS);
+    virtio_mmio_config_changed(&f->dev);
+    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, seen);
+    assert_int_equal(f->raises, 1); /* status never went to 0: no rise, no raise */
+    eoi_resample(f);
+    assert_true(f->irq_level);
+    assert_int_equal(f->raises, 2);
+    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, rd(f, VIRTIO_MMIO_INTERRUPT_STATUS));
+    eoi_resample(f);
+    assert_false(f->irq_level);
+    assert_int_equal(f->raises, 2);
+}
+
+/*
+ * A reset clears InterruptStatus but cannot lower an irqfd's line: the
+ * guest takes it once more (and finds the status 0), and its EOI lowers
+ * it. The first interrupt after the reset must still be raised.
+ */
+static void reset_on_a_resampled_line(void **state)
+{
+    struct fake *f = *state;
+
+    resampled_and_interrupting(f);
+    wr(f, VIRTIO_MMIO_STATUS, 0);
+    assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+    assert_int_equal(f->lowers, 0);
+    eoi_resample(f);
+    assert_false(f->irq_level);
+    assert_int_equal(f->raises, 1);
+
+    bring_up(f);
+    add_buffer(f, 1);
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+    assert_true(f->irq_level);
+    assert_int_equal(f->raises, 2);
+}
+
+/* On a wire (KVM_IRQ_LINE) a resample means nothing: the device drives both edges. */
+static void wire_ignores_resample(void **state)
+{
+    struct fake *f = *state;
+
+    bring_up(f);
+    add_buffer(f, 1);
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
+    unsigned changes = f->irq_changes;
+    virtio_mmio_irq_resampled(&f->dev);
+    assert_int_equal(f->irq_changes, changes);
+    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+    assert_false(f->irq_level);
+    assert_int_equal(f->lowers, 1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -683,6 +828,12 @@ int main(void)
         T(unknown_and_read_only_registers),
         T(config_change_interrupt),
         T(partial_ack_keeps_the_device_heard),
+        T(resampled_line_is_lowered_by_the_eoi_only),
+        T(resampled_line_is_raised_once_per_rise),
+        T(completion_between_ack_and_eoi_is_raised_again),
+        T(partial_ack_on_a_resampled_line),
+        T(reset_on_a_resampled_line),
+        T(wire_ignores_resample),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
