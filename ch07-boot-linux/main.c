@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "arm64_image.h"
+#include "coalesced_mmio.h"
 #include "console.h"
 #include "devicetree.h"
 #include "fdt_helpers.h"
@@ -60,14 +61,15 @@ struct options {
     const char *kernel, *initrd, *cmdline, *dump_dtb;
     uint64_t ram_size;
     unsigned cpus, timeout;
-    bool trace, stats, timeline;
+    bool trace, stats, timeline, no_coalesce;
     enum gic_version gic;
 };
 
 /* Long-only options: values no short option can have. */
 enum {
     OPT_STATS = 0x100,
-    OPT_TIMELINE
+    OPT_TIMELINE,
+    OPT_NO_COALESCE
 };
 
 static void usage(FILE *out)
@@ -89,6 +91,8 @@ static void usage(FILE *out)
             "      --stats           count exits, console bytes and interrupts; print them\n"
             "                        at the end, and whenever god gets SIGUSR2\n"
             "      --timeline        print when the boot reached each step, with its exits\n"
+            "      --no-coalesce     every write to the PL011's UARTDR exits to god, as in\n"
+            "                        chapters 4 to 6 (default: KVM queues them)\n"
             "console: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends Ctrl-A\n",
             DEFAULT_CMDLINE, GIC_V2_MAX_VCPUS);
 }
@@ -125,6 +129,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         {"trace", no_argument, NULL, 'T'},
         {"stats", no_argument, NULL, OPT_STATS},
         {"timeline", no_argument, NULL, OPT_TIMELINE},
+        {"no-coalesce", no_argument, NULL, OPT_NO_COALESCE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -158,6 +163,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
             break;
         case OPT_TIMELINE:
             opt->timeline = true;
+            break;
+        case OPT_NO_COALESCE:
+            opt->no_coalesce = true;
             break;
         case 'c':
             opt->cpus = parse_number("--cpus", optarg, VM_MAX_VCPUS);
@@ -409,6 +417,25 @@ int main(int argc, char **argv)
             die("reading MPIDR_EL1", ret);
         mpidrs[i] &= 0xff00ffffffULL; /* the affinity fields only */
     }
+    /*
+     * The PL011's transmit register, coalesced: KVM queues the guest's writes
+     * to UARTDR in a ring instead of exiting for each, and the run loops
+     * apply them before handling the next exit. The FIFO model makes that
+     * invisible to the guest (pl011.c, "The transmitter"): a byte it wrote
+     * changes nothing it can see before its next UART access, and that one
+     * exits. Where KVM cannot coalesce, every write exits, as before.
+     */
+    static struct coalesced_mmio coalesced;
+    if ((ret = coalesced_mmio_init(&coalesced, vm, &vcpus[0], &bus)) < 0 && ret != -EOPNOTSUPP)
+        die("setting up coalesced MMIO", ret);
+    if (ret == 0 && !opt.no_coalesce) {
+        if ((ret = coalesced_mmio_add_zone(&coalesced, vm, PL011_BASE + PL011_DR, 4)) < 0)
+            die("KVM_REGISTER_COALESCED_MMIO", ret);
+        vm_stats_watch(&stats, "MMIO writes coalesced", "PL011",
+                       coalesced_mmio_counter(&coalesced, mmio_bus_find(&bus, PL011_BASE)));
+    }
+    if (opt.trace)
+        coalesced.trace = stderr;
     /* The device tree comes last: it names where everything else is, CPUs included. */
     load_device_tree(&mem, &opt, mpidrs, gic.version, &layout);
     /* vCPU 0's boot protocol state: x0 = DTB, x1..x3 = 0, MMU off, EL1h, DAIF masked. */
@@ -445,7 +472,14 @@ int main(int argc, char **argv)
     fprintf(stderr, "god: in-kernel %s\r\n", gic_version_name(gic.version));
     for (unsigned i = 0; i < opt.cpus; i++) {
         loops[i] = (struct run_loop){
-            .vcpu = &vcpus[i], .bus = &bus, .vm = &control, .mem = &mem, .timeline = timeline};
+            .vcpu = &vcpus[i],
+            .bus = &bus,
+            .vm = &control,
+            .mem = &mem,
+            .timeline = timeline,
+            .flush_writes = coalesced_mmio_flush,
+            .flush_ctx = &coalesced,
+        };
         if (opt.trace)
             loops[i].trace = stderr;
         if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0)
@@ -458,7 +492,8 @@ int main(int argc, char **argv)
     if ((ret = console_start(&console)) < 0)
         die("starting the console", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);
-    pl011_flush(&uart); /* the guest's last bytes may still be in the FIFO */
+    coalesced_mmio_flush(&coalesced); /* the guest's last bytes may still be in KVM's ring, */
+    pl011_flush(&uart);               /* or in the FIFO */
     console_stop(&console);
     if (timeline)
         timeline_mark(timeline, TIMELINE_STOP);
@@ -473,6 +508,7 @@ int main(int argc, char **argv)
 
     for (unsigned i = 0; i < opt.cpus; i++)
         vcpu_destroy(&vcpus[i]);
+    coalesced_mmio_destroy(&coalesced);
     pl011_destroy(&uart);
     guest_mem_free(&mem);
     close(vm);

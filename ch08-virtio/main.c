@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "arm64_image.h"
+#include "coalesced_mmio.h"
 #include "console.h"
 #include "devicetree.h"
 #include "disk_image.h"
@@ -110,7 +111,7 @@ struct options {
     struct net_options net;
     uint64_t ram_size;
     unsigned cpus, timeout;
-    bool trace, sandbox, stats, timeline, irq_line;
+    bool trace, sandbox, stats, timeline, irq_line, no_coalesce;
     enum gic_version gic;
 };
 
@@ -118,7 +119,8 @@ struct options {
 enum {
     OPT_STATS = 0x100,
     OPT_TIMELINE,
-    OPT_IRQ_LINE
+    OPT_IRQ_LINE,
+    OPT_NO_COALESCE
 };
 
 static void usage(FILE *out)
@@ -149,6 +151,8 @@ static void usage(FILE *out)
             "      --stats           count exits, console bytes and interrupts; print them\n"
             "                        at the end, and whenever god gets SIGUSR2\n"
             "      --timeline        print when the boot reached each step, with its exits\n"
+            "      --no-coalesce     every write to the PL011's UARTDR exits to god\n"
+            "                        (default: KVM queues them, see chapter 7)\n"
             "      --sandbox         allow only the system calls a running VMM needs (seccomp)\n"
             "      --irq-line        virtio interrupts through KVM_IRQ_LINE, not irqfds\n"
             "console: Ctrl-A x quits, Ctrl-A h helps, Ctrl-A Ctrl-A sends Ctrl-A\n",
@@ -301,6 +305,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         {"stats", no_argument, NULL, OPT_STATS},
         {"timeline", no_argument, NULL, OPT_TIMELINE},
         {"irq-line", no_argument, NULL, OPT_IRQ_LINE},
+        {"no-coalesce", no_argument, NULL, OPT_NO_COALESCE},
         {"sandbox", no_argument, NULL, 'S'},
         {"console", required_argument, NULL, 'C'},
         {"net", required_argument, NULL, 'n'},
@@ -347,6 +352,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
             break;
         case OPT_IRQ_LINE:
             opt->irq_line = true;
+            break;
+        case OPT_NO_COALESCE:
+            opt->no_coalesce = true;
             break;
         case 'c':
             opt->cpus = parse_number("--cpus", optarg, VM_MAX_VCPUS);
@@ -424,6 +432,14 @@ static unsigned long *uart_bytes, *hvc_bytes;
 static struct timeline *timeline; /* NULL without --timeline */
 /* Flushed before hvc0 prints: the two consoles share stdout. */
 static struct pl011 *the_uart;
+static struct coalesced_mmio coalesced;
+
+/* Everything the guest has written to the PL011, out: KVM's ring first, then the FIFO. */
+static void uart_flush(void)
+{
+    coalesced_mmio_flush(&coalesced);
+    pl011_flush(the_uart);
+}
 
 /*
  * The network card keeps its own counts (common/virtio_net.h,
@@ -472,7 +488,7 @@ static void hvc_tx(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
     /* What the guest wrote to the PL011 before this goes out before it. */
-    pl011_flush(the_uart);
+    uart_flush();
     vm_stats_add(hvc_bytes, len);
     if (timeline)
         timeline_console(timeline, buf, len);
@@ -810,6 +826,17 @@ int main(int argc, char **argv)
             die("reading MPIDR_EL1", ret);
         mpidrs[i] &= 0xff00ffffffULL; /* the affinity fields only */
     }
+    /* KVM queues the guest's UARTDR writes instead of exiting for each (chapter 7). */
+    if ((ret = coalesced_mmio_init(&coalesced, vm, &vcpus[0], &bus)) < 0 && ret != -EOPNOTSUPP)
+        die("setting up coalesced MMIO", ret);
+    if (ret == 0 && !opt.no_coalesce) {
+        if ((ret = coalesced_mmio_add_zone(&coalesced, vm, PL011_BASE + PL011_DR, 4)) < 0)
+            die("KVM_REGISTER_COALESCED_MMIO", ret);
+        vm_stats_watch(&stats, "MMIO writes coalesced", "PL011",
+                       coalesced_mmio_counter(&coalesced, mmio_bus_find(&bus, PL011_BASE)));
+    }
+    if (opt.trace)
+        coalesced.trace = stderr;
     /* The device tree comes last: it names where everything else is, CPUs included. */
     load_device_tree(&mem, &opt, mpidrs, gic.version, &layout);
     /* vCPU 0's boot protocol state: x0 = DTB, x1..x3 = 0, MMU off, EL1h, DAIF masked. */
@@ -873,7 +900,14 @@ int main(int argc, char **argv)
     fprintf(stderr, "god: virtio interrupts by %s\r\n", virtio_irqfd ? "irqfd" : "KVM_IRQ_LINE");
     for (unsigned i = 0; i < opt.cpus; i++) {
         loops[i] = (struct run_loop){
-            .vcpu = &vcpus[i], .bus = &bus, .vm = &control, .mem = &mem, .timeline = timeline};
+            .vcpu = &vcpus[i],
+            .bus = &bus,
+            .vm = &control,
+            .mem = &mem,
+            .timeline = timeline,
+            .flush_writes = coalesced_mmio_flush,
+            .flush_ctx = &coalesced,
+        };
         if (opt.trace)
             loops[i].trace = stderr;
         if ((ret = vm_control_add_vcpu(&control, &vcpus[i])) < 0)
@@ -884,7 +918,7 @@ int main(int argc, char **argv)
         if ((ret = vm_control_start(&control, i, run_loop_thread, &loops[i])) < 0)
             die("starting a vCPU thread", ret);
     enum vm_stop_reason why = vm_wait(&control, opt.timeout);
-    pl011_flush(&uart); /* the guest's last bytes may still be in the FIFO */
+    uart_flush(); /* the guest's last bytes may still be in KVM's ring or the FIFO */
     console_stop(&console);
     if (timeline)
         timeline_mark(timeline, TIMELINE_STOP);
@@ -933,6 +967,7 @@ int main(int argc, char **argv)
         irqfd_close(&virtio_irqfds[i]);
     for (unsigned i = 0; i < opt.cpus; i++)
         vcpu_destroy(&vcpus[i]);
+    coalesced_mmio_destroy(&coalesced);
     pl011_destroy(&uart);
     guest_mem_free(&mem);
     close(vm);

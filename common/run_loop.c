@@ -185,6 +185,8 @@ void *run_loop_thread(void *arg)
         timeline_mark(loop->timeline, TIMELINE_FIRST_RUN);
     while (!vm_stopping(loop->vm)) {
         int ret = vcpu_run(loop->vcpu);
+        if (loop->flush_writes)
+            loop->flush_writes(loop->flush_ctx);
         if (ret == -EINTR || ret == -EAGAIN) {
             count(&loop->exits[KVM_EXIT_INTR]);
             continue; /* a kick: the loop condition decides whether to go on */

@@ -37,6 +37,13 @@ struct run_loop {
     FILE *trace;                 /* NULL: no per-exit lines */
     const struct guest_mem *mem; /* optional: lets a NISV message name the instruction */
     struct timeline *timeline;   /* NULL: none; else marks the first KVM_RUN */
+    /*
+     * Optional (chapter 7): called after every return from KVM_RUN, before
+     * the exit is handled, to apply the writes KVM coalesced meanwhile
+     * (common/coalesced_mmio.h), so a device sees them before what follows.
+     */
+    void (*flush_writes)(void *ctx);
+    void *flush_ctx;
 
     /* Filled in by the loop. */
     unsigned long exits[RUN_LOOP_EXIT_KINDS];
