@@ -62,7 +62,7 @@ pl011_budget() {
     # The shell has the whole line when it runs it: GO-7 says so, then it
     # sleeps, and the first snapshot falls between its echo and the 8 KiB.
     # (Wait for output, not for the echo: the shell wraps long lines.)
-    say 'echo GO-$((6+1)); sleep 2; head -c 8192 /dev/zero | tr "\0" x >/dev/ttyAMA0; echo TX-$((4*4))'
+    say 'dmesg -n 1; echo GO-$((6+1)); sleep 2; head -c 8192 /dev/zero | tr "\0" x >/dev/ttyAMA0; echo TX-$((4*4))'
     wait_for "GO-7" 60 || fail "the shell did not run the command"
     stats_snapshot 1
     wait_for "TX-16" 900 || fail "8 KiB to ttyAMA0 did not finish"
