@@ -56,7 +56,9 @@
  * which the wire has caught up. For Linux that makes a byte cost one MMIO
  * exit (its UARTDR write) plus a share of two per half FIFO: the
  * interrupt handler's UARTICR write and UARTRIS read around its 16 UARTDR
- * writes, 1.125 exits per byte. A FIFO that never fills costs 2: Linux
+ * writes, 1.125 exits per byte (chapter 7 then lets KVM queue the UARTDR
+ * writes instead of exiting: common/coalesced_mmio.h; the laziness described
+ * here is what makes that safe). A FIFO that never fills costs 2: Linux
  * then sends everything from pl011_start_tx(), one UARTFR read and one
  * UARTDR write per byte. Polled output with FIFOs off (earlycon, which
  * runs before anyone set UARTLCR_H.FEN; chapters 4 to 6's guests) costs
