@@ -827,16 +827,13 @@ int main(int argc, char **argv)
         mpidrs[i] &= 0xff00ffffffULL; /* the affinity fields only */
     }
     /* KVM queues the guest's UARTDR writes instead of exiting for each (chapter 7). */
-    if ((ret = coalesced_mmio_init(&coalesced, vm, &vcpus[0], &bus)) < 0 && ret != -EOPNOTSUPP)
-        die("setting up coalesced MMIO", ret);
-    if (ret == 0 && !opt.no_coalesce) {
-        if ((ret = coalesced_mmio_add_zone(&coalesced, vm, PL011_BASE + PL011_DR, 4)) < 0)
-            die("KVM_REGISTER_COALESCED_MMIO", ret);
+    if ((ret = coalesced_mmio_init(&coalesced, vm, &vcpus[0], &bus, PL011_BASE + PL011_DR,
+                                   opt.no_coalesce ? 0 : 4)) < 0)
+        die("KVM_REGISTER_COALESCED_MMIO", ret);
+    if (ret > 0)
         vm_stats_watch(&stats, "MMIO writes coalesced", "PL011",
                        coalesced_mmio_counter(&coalesced, mmio_bus_find(&bus, PL011_BASE)));
-    }
-    if (opt.trace)
-        coalesced.trace = stderr;
+    coalesced.trace = opt.trace ? stderr : NULL;
     /* The device tree comes last: it names where everything else is, CPUs included. */
     load_device_tree(&mem, &opt, mpidrs, gic.version, &layout);
     /* vCPU 0's boot protocol state: x0 = DTB, x1..x3 = 0, MMU off, EL1h, DAIF masked. */

@@ -11,7 +11,7 @@
 #include "kvm.h"
 
 int coalesced_mmio_init(struct coalesced_mmio *c, int vm_fd, const struct vcpu *vcpu,
-                        const struct mmio_bus *bus)
+                        const struct mmio_bus *bus, uint64_t addr, uint32_t size)
 {
     memset(c, 0, sizeof(*c));
     c->bus = bus;
@@ -23,27 +23,22 @@ int coalesced_mmio_init(struct coalesced_mmio *c, int vm_fd, const struct vcpu *
     int page = kvm_check_extension(vm_fd, KVM_CAP_COALESCED_MMIO);
     long page_size = sysconf(_SC_PAGESIZE);
     if (page <= 0 || page_size <= 0 || vcpu->run_size < (size_t)(page + 1) * (size_t)page_size)
-        return -EOPNOTSUPP;
+        return 0;
     c->ring = (struct kvm_coalesced_mmio_ring *)((char *)vcpu->run + (size_t)page * page_size);
     /* KVM_COALESCED_MMIO_MAX, which the kernel computes from its own page size. */
     c->max = (uint32_t)((page_size - sizeof(struct kvm_coalesced_mmio_ring)) /
                         sizeof(struct kvm_coalesced_mmio));
-    return 0;
+    if (size == 0)
+        return 0;
+
+    struct kvm_coalesced_mmio_zone zone = {.addr = addr, .size = size};
+    return ioctl(vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0 ? -errno : 1;
 }
 
 void coalesced_mmio_destroy(struct coalesced_mmio *c)
 {
     pthread_mutex_destroy(&c->lock);
     c->ring = NULL;
-}
-
-int coalesced_mmio_add_zone(struct coalesced_mmio *c, int vm_fd, uint64_t addr, uint32_t size)
-{
-    struct kvm_coalesced_mmio_zone zone = {.addr = addr, .size = size};
-
-    if (!c->ring)
-        return -EOPNOTSUPP;
-    return ioctl(vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0 ? -errno : 0;
 }
 
 /* One queued write, exactly as its exit would have been handled (run_loop.c, handle_mmio()). */

@@ -39,15 +39,14 @@ struct coalesced_mmio {
 
 /*
  * Find the ring in `vcpu`'s kvm_run mapping (any vCPU of the VM: they all
- * map the same page). Returns 0, or -EOPNOTSUPP when KVM cannot coalesce:
- * the VMM then runs without, every write exits as before.
+ * map the same page), and have KVM coalesce the writes to [addr, addr +
+ * size). Returns 1 when it does; 0 when every write still exits, because
+ * size is 0 (the VMM does not want it) or KVM cannot coalesce (no ring);
+ * or -errno. Whatever it returns, flush and destroy may be called.
  */
 int coalesced_mmio_init(struct coalesced_mmio *c, int vm_fd, const struct vcpu *vcpu,
-                        const struct mmio_bus *bus);
+                        const struct mmio_bus *bus, uint64_t addr, uint32_t size);
 void coalesced_mmio_destroy(struct coalesced_mmio *c);
-
-/* Coalesce writes to [addr, addr + size). Returns 0 or -errno. */
-int coalesced_mmio_add_zone(struct coalesced_mmio *c, int vm_fd, uint64_t addr, uint32_t size);
 
 /*
  * Apply every write in the ring to the bus, oldest first. Any thread; `c` is

@@ -77,7 +77,8 @@ static int setup(void **state)
                             .write = rec_write};
     assert_int_equal(mmio_bus_add(&f->bus, &r), 0);
     ring_page = 1;
-    assert_int_equal(coalesced_mmio_init(&f->c, -1, &f->vcpu, &f->bus), 0);
+    /* Size 0: the ring, but no zone (there is no VM to register one with). */
+    assert_int_equal(coalesced_mmio_init(&f->c, -1, &f->vcpu, &f->bus, DEV_BASE, 0), 0);
     *state = f;
     return 0;
 }
@@ -116,16 +117,27 @@ static void no_capability_means_no_ring(void **state)
     struct fixture *f = *state;
     struct coalesced_mmio c;
 
+    /* Not coalescing (0), and no zone asked of KVM: with a ring it would fail on fd -1. */
     ring_page = 0;
-    assert_int_equal(coalesced_mmio_init(&c, -1, &f->vcpu, &f->bus), -EOPNOTSUPP);
+    assert_int_equal(coalesced_mmio_init(&c, -1, &f->vcpu, &f->bus, DEV_BASE, 4), 0);
     assert_null(c.ring);
-    assert_int_equal(coalesced_mmio_add_zone(&c, -1, DEV_BASE, 4), -EOPNOTSUPP);
     coalesced_mmio_flush(&c); /* nothing to do, and no crash */
     coalesced_mmio_destroy(&c);
 
     /* A kvm_run mapping too small to hold the page KVM names is no ring either. */
     ring_page = 2;
-    assert_int_equal(coalesced_mmio_init(&c, -1, &f->vcpu, &f->bus), -EOPNOTSUPP);
+    assert_int_equal(coalesced_mmio_init(&c, -1, &f->vcpu, &f->bus, DEV_BASE, 4), 0);
+    assert_null(c.ring);
+    coalesced_mmio_destroy(&c);
+}
+
+static void a_zone_kvm_refuses_is_an_error(void **state)
+{
+    struct fixture *f = *state;
+    struct coalesced_mmio c;
+
+    /* With a ring, the zone goes to KVM_REGISTER_COALESCED_MMIO: on fd -1, EBADF. */
+    assert_int_equal(coalesced_mmio_init(&c, -1, &f->vcpu, &f->bus, DEV_BASE, 4), -EBADF);
     coalesced_mmio_destroy(&c);
 }
 
@@ -206,6 +218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(ring_is_the_page_the_capability_names, setup, teardown),
         cmocka_unit_test_setup_teardown(no_capability_means_no_ring, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_zone_kvm_refuses_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(flush_applies_writes_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(flush_follows_the_ring_around, setup, teardown),
         cmocka_unit_test_setup_teardown(writes_nobody_takes_are_counted_and_dropped, setup,
