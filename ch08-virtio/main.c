@@ -528,9 +528,9 @@ static uint64_t virtio_base(unsigned n)
 }
 
 /*
- * Its interrupt is an irqfd that KVM lowers at the guest's EOI (common/irqfd.h)
- * when the host's KVM has them and --irq-line does not say otherwise; else a
- * wire into the GIC, raised and lowered with KVM_IRQ_LINE.
+ * Its interrupt, an edge, is an irqfd (common/irqfd.h) when the host's KVM
+ * has them and --irq-line does not say otherwise: one eventfd write per
+ * edge. Else a wire into the GIC, pulsed with two KVM_IRQ_LINE calls.
  */
 static struct irqfd virtio_irqfds[2 + MAX_DISKS];
 static bool virtio_irqfd;
@@ -877,11 +877,7 @@ int main(int argc, char **argv)
      */
     static struct virtio_worker workers[2 + MAX_DISKS];
     for (unsigned i = 0; i < nr_virtio; i++) {
-        ret = virtio_worker_start(&workers[i], vm, virtio_devs[i],
-                                  virtio_irqfd ? &virtio_irqfds[i] : NULL);
-        /* Without its worker an irqfd would never be raised again after the first EOI. */
-        if (ret < 0 && virtio_irqfd)
-            die("starting a virtio device's thread (--irq-line does without)", ret);
+        ret = virtio_worker_start(&workers[i], vm, virtio_devs[i]);
         if (ret < 0)
             fprintf(stderr, "god: %s: no ioeventfd (%s); doorbells will be MMIO exits\n",
                     virtio_devs[i]->name, strerror(-ret));

@@ -430,18 +430,15 @@ static int dt_virtio(void *fdt, const struct devicetree_device *dev)
     if (err)
         return err;
     /*
-     * Level-sensitive, active high: what the device model really drives
-     * (common/virtio_mmio.c holds the line high exactly while
-     * InterruptStatus is non-zero, as virtio 1.2 section 4.2.2 describes
-     * the register). QEMU and kvmtool say edge-rising here; with an edge a
-     * guest that acknowledges only the bits it read, while the device set
-     * another in between, leaves the line high with no new edge, and the
-     * device is never heard again. A level input stays pending while the
-     * line is high (GICv3 architecture, "level-sensitive"; KVM's
-     * irq_is_pending()), so the GIC delivers again after EOI. See ch08's
-     * README, "Why level and not edge".
+     * Edge-triggered, rising: the device pulses its line once per new
+     * InterruptStatus bit (common/virtio_mmio.c, irq_raise()), as QEMU,
+     * kvmtool and Firecracker describe virtio-mmio too. An edge costs the
+     * guest nothing at its EOI; a level-sensitive virtual interrupt makes
+     * KVM ask for a maintenance interrupt at every EOI, to sample the line
+     * again (ICH_LR_EOI in arch/arm64/kvm/vgic/vgic-v3.c): one more exit
+     * from the guest per interrupt. See ch08's README, "Why an edge".
      */
-    err = dt_interrupt(fdt, GIC_SPI, dev->spi, IRQ_TYPE_LEVEL_HIGH);
+    err = dt_interrupt(fdt, GIC_SPI, dev->spi, IRQ_TYPE_EDGE_RISING);
     if (err)
         return err;
     /*

@@ -36,26 +36,23 @@ static uint64_t offered_features(const struct virtio_mmio *dev)
 /* ---- interrupts (section 4.2.2: InterruptStatus, InterruptACK) ---------- */
 
 /*
- * The line is level-triggered: high while some InterruptStatus bit is set.
- * On a wire (KVM_IRQ_LINE) we drive both edges. On a resampled line (an
- * irqfd, common/irq.h) we only assert, on every rise of InterruptStatus from
- * zero; KVM deasserts the line when the guest EOIs, and
- * virtio_mmio_irq_resampled() asserts it again if a bit is still set then.
+ * The line is edge-triggered (common/devicetree.c), so the device pulses it
+ * once for every InterruptStatus bit that goes from 0 to 1, and never for a
+ * bit already set. That is enough for a driver that acknowledges exactly the
+ * bits it read (Linux's vm_interrupt() in drivers/virtio/virtio_mmio.c) and
+ * then looks at the rings and the config: a bit set before its read, it
+ * sees; a bit that rises after its read, or after its InterruptACK cleared
+ * it, gets a new edge, which the GIC keeps pending (behind the active
+ * interrupt, if the handler is still running) and delivers again. A bit set
+ * again while still set needs nothing: the driver has yet to read it, or it
+ * will acknowledge it and only then look at what it means.
  */
-static void irq_update(struct virtio_mmio *dev)
-{
-    bool level = dev->interrupt_status != 0;
-    if (level == dev->irq_level)
-        return;
-    dev->irq_level = level;
-    if (level || !dev->irq.resampled)
-        irq_line_set(&dev->irq, level);
-}
-
 static void irq_raise(struct virtio_mmio *dev, uint32_t bits)
 {
+    uint32_t rising = bits & ~dev->interrupt_status;
     dev->interrupt_status |= bits;
-    irq_update(dev);
+    if (rising)
+        irq_line_pulse(&dev->irq);
 }
 
 /*
@@ -122,7 +119,6 @@ static void device_reset(struct virtio_mmio *dev)
     dev->deferred = 0;
     dev->owed = 0;
     dev->epoch++; /* batches in flight belong to the driver that is gone */
-    irq_update(dev);
     for (unsigned i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
         virtq_reset(&dev->queues[i]);
     if (dev->ops->reset)
@@ -428,8 +424,7 @@ static void register_write(struct virtio_mmio *dev, uint64_t offset, uint32_t va
         queue_setup_write(dev, offset, value);
         break;
     case VIRTIO_MMIO_INTERRUPT_ACK:
-        dev->interrupt_status &= ~value;
-        irq_update(dev);
+        dev->interrupt_status &= ~value; /* the line has nothing to lower: it was a pulse */
         break;
     case VIRTIO_MMIO_STATUS:
         status_write(dev, value);
@@ -695,22 +690,6 @@ bool virtio_mmio_owes(struct virtio_mmio *dev)
     bool owes = dev->owed != 0;
     pthread_mutex_unlock(&dev->lock);
     return owes;
-}
-
-void virtio_mmio_irq_resampled(struct virtio_mmio *dev)
-{
-    pthread_mutex_lock(&dev->lock);
-    /*
-     * KVM has just lowered the line: the guest ended the interrupt. A bit
-     * still set here arrived after the guest's InterruptACK (its handler
-     * was already past reading InterruptStatus), or was never acknowledged;
-     * either way the driver has not seen it, and without a new assertion
-     * it never would: nothing else raises a line whose status is already
-     * non-zero.
-     */
-    if (dev->irq.resampled && dev->interrupt_status != 0)
-        irq_line_set(&dev->irq, true);
-    pthread_mutex_unlock(&dev->lock);
 }
 
 void virtio_mmio_stop(struct virtio_mmio *dev)

@@ -16,10 +16,9 @@
  *   struct mmio_region r = virtio_mmio_region(&dev);
  *   mmio_bus_add(&bus, &r);
  *
- * with irq.spi = VIRTIO_SPI_FIRST + n. The interrupt is level-triggered: the
- * line is high exactly while InterruptStatus is non-zero. (On a resampled
- * line, an irqfd, it stays high from the guest's InterruptACK to its EOI,
- * when KVM lowers it: see virtio_mmio_irq_resampled().)
+ * with irq.spi = VIRTIO_SPI_FIRST + n. The interrupt is edge-triggered: the
+ * device pulses the line each time a bit of InterruptStatus goes from 0 to
+ * 1, and never holds it high (see irq_raise() in virtio_mmio.c).
  *
  * Notifications. A write to QueueNotify means "queue q has new buffers".
  * Handled naively it would run the device (disk I/O!) on the vCPU thread
@@ -146,7 +145,6 @@ struct virtio_mmio {
     uint32_t queue_sel;
     uint32_t interrupt_status;
     uint32_t config_generation;
-    bool irq_level;              /* InterruptStatus != 0, as the line was last told */
     uint64_t used_notifications; /* used-buffer interrupts raised (section 2.7.7), for budgets */
 
     /* Work outside the lock (ops->kick); see "Locking rule". */
@@ -253,14 +251,6 @@ void virtio_mmio_stop(struct virtio_mmio *dev);
 
 /* True after virtio_mmio_stop(): a device blocked in host I/O may give up. Takes the lock. */
 bool virtio_mmio_stopping(struct virtio_mmio *dev);
-
-/*
- * For a resampled interrupt line (common/irq.h): the interrupt controller
- * has lowered it (the guest EOI'd). Assert it again if InterruptStatus is
- * still non-zero. Call it from whichever thread watches the resample (the
- * device's worker, common/virtio_worker.c). Takes the lock.
- */
-void virtio_mmio_irq_resampled(struct virtio_mmio *dev);
 
 /* The device changed its config space: bump ConfigGeneration, interrupt. Takes the lock. */
 void virtio_mmio_config_changed(struct virtio_mmio *dev);

@@ -46,16 +46,13 @@ static long ms_since(const struct timespec *t)
 static void *worker_thread(void *arg)
 {
     struct virtio_worker *w = arg;
-    struct pollfd fds[VIRTIO_MMIO_MAX_QUEUES + 2];
+    struct pollfd fds[VIRTIO_MMIO_MAX_QUEUES + 1];
     struct timespec owed_since = {0};
-    unsigned stop = w->nr_queues, resample = w->nr_queues + 1;
+    unsigned stop = w->nr_queues;
 
     for (unsigned q = 0; q < w->nr_queues; q++)
         fds[q] = (struct pollfd){.fd = w->queue_fds[q], .events = POLLIN};
     fds[stop] = (struct pollfd){.fd = w->stop_fd, .events = POLLIN};
-    /* A negative fd is skipped by poll(): no irqfd, nothing to watch. */
-    fds[resample] =
-        (struct pollfd){.fd = w->irqfd ? irqfd_resample_fd(w->irqfd) : -1, .events = POLLIN};
 
     for (;;) {
         /*
@@ -69,7 +66,7 @@ static void *worker_thread(void *arg)
             virtio_mmio_settle(w->dev);
             continue;
         }
-        int ready = poll(fds, w->nr_queues + 2, owes ? SETTLE_AFTER_MS : -1);
+        int ready = poll(fds, w->nr_queues + 1, owes ? SETTLE_AFTER_MS : -1);
         if (ready < 0) {
             if (errno == EINTR)
                 continue;
@@ -81,9 +78,6 @@ static void *worker_thread(void *arg)
         }
         if (fds[stop].revents)
             break;
-        /* The guest EOI'd and KVM lowered the line: raise it again if still wanted. */
-        if (fds[resample].revents && irqfd_resampled(w->irqfd))
-            virtio_mmio_irq_resampled(w->dev);
         if (!owes)
             clock_gettime(CLOCK_MONOTONIC, &owed_since); /* what this pass leaves owed */
         for (unsigned q = 0; q < w->nr_queues; q++) {
@@ -139,12 +133,10 @@ static void close_fds(struct virtio_worker *w)
     w->stop_fd = -1;
 }
 
-int virtio_worker_start(struct virtio_worker *w, int vm_fd, struct virtio_mmio *dev,
-                        struct irqfd *irqfd)
+int virtio_worker_start(struct virtio_worker *w, int vm_fd, struct virtio_mmio *dev)
 {
     memset(w, 0, sizeof(*w));
     w->dev = dev;
-    w->irqfd = irqfd;
     w->vm_fd = vm_fd;
     w->nr_queues = dev->ops->num_queues;
     for (unsigned q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++)

@@ -11,11 +11,6 @@
  * completes the guest's write inside the kernel and the vCPU runs on at
  * once; the device's worker thread, sleeping in poll() on the eventfds,
  * wakes and processes queue q in parallel with the guest.
- *
- * When the device's interrupt is an irqfd (common/irqfd.h), the same thread
- * also polls its resamplefd: KVM signals it when the guest has EOI'd and the
- * line is low, and the thread asks the device whether to raise it again
- * (virtio_mmio_irq_resampled()). One thread per device does both.
  */
 #ifndef GOD_VIRTIO_WORKER_H
 #define GOD_VIRTIO_WORKER_H
@@ -23,7 +18,6 @@
 #include <linux/kvm.h>
 #include <pthread.h>
 
-#include "irqfd.h"
 #include "virtio_mmio.h"
 
 struct virtio_worker {
@@ -32,22 +26,17 @@ struct virtio_worker {
     unsigned nr_queues;
     int queue_fds[VIRTIO_MMIO_MAX_QUEUES]; /* one eventfd per queue */
     int stop_fd;                           /* an eventfd that ends the thread */
-    struct irqfd *irqfd;                   /* the device's interrupt, or NULL: a wire */
     pthread_t thread;
     bool running;
 };
 
 /*
  * Register an ioeventfd for each of the device's queues and start the
- * thread; `irqfd` is the device's interrupt line when it is an irqfd (the
- * thread watches its resamplefd), else NULL. Returns 0 or -errno; on failure
- * nothing is left registered, and the device still works through ordinary
- * MMIO exits (virtio_mmio_write() handles QueueNotify itself), only slower,
- * except that nobody watches an irqfd's resamplefd: the caller must not
- * run a device whose irqfd has no worker.
+ * thread. Returns 0 or -errno; on failure nothing is left registered, and
+ * the device still works through ordinary MMIO exits (virtio_mmio_write()
+ * handles QueueNotify itself), only slower.
  */
-int virtio_worker_start(struct virtio_worker *worker, int vm_fd, struct virtio_mmio *dev,
-                        struct irqfd *irqfd);
+int virtio_worker_start(struct virtio_worker *worker, int vm_fd, struct virtio_mmio *dev);
 
 /* Stop the thread and unregister the ioeventfds. Safe on a worker that never started. */
 void virtio_worker_stop(struct virtio_worker *worker);

@@ -50,8 +50,7 @@ struct irq_line vm_stats_irq_line(struct vm_stats *stats, const char *name, stru
     struct vm_stats_irq *irq = &stats->irqs[stats->nirqs++];
     irq->line = line;
     irq->raised = vm_stats_counter(stats, "interrupts raised", name);
-    return (struct irq_line){
-        .set_level = counted_irq_set, .ctx = irq, .spi = line.spi, .resampled = line.resampled};
+    return (struct irq_line){.set_level = counted_irq_set, .ctx = irq, .spi = line.spi};
 }
 
 void vm_stats_write(const struct vm_stats *stats, FILE *out)

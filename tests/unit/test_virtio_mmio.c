@@ -49,11 +49,10 @@ struct fake {
     struct virtio_mmio dev;
     struct virtio_device_ops ops;
     uint8_t config[8];
-    unsigned notified[2]; /* notify() calls per queue */
-    int notify_result;    /* what notify() returns */
-    unsigned resets;      /* reset() calls */
-    bool irq_level;       /* the interrupt line as the "GIC" sees it */
-    unsigned irq_changes;
+    unsigned notified[2];    /* notify() calls per queue */
+    int notify_result;       /* what notify() returns */
+    unsigned resets;         /* reset() calls */
+    bool irq_level;          /* the interrupt line as the "GIC" sees it */
     unsigned raises, lowers; /* set_level(true) and set_level(false) calls */
     bool gic_edge;           /* the GIC input configured edge-triggered (else level) */
     bool gic_latched;        /* edge: a rising edge not yet taken by the guest */
@@ -66,7 +65,6 @@ static void fake_set_level(void *ctx, unsigned spi, bool level)
     if (level && !f->irq_level)
         f->gic_latched = true;
     f->irq_level = level;
-    f->irq_changes++;
     if (level)
         f->raises++;
     else
@@ -89,7 +87,11 @@ static bool gic_take(struct fake *f)
     return pending;
 }
 
-/* The trigger type our device tree gives virtio-mmio device 3: true for an edge. */
+/*
+ * The trigger type our device tree gives virtio-mmio device 3: true for an
+ * edge. The fake GIC is configured from it, as the guest configures the
+ * real one.
+ */
 static bool dt_says_edge(void)
 {
     struct devicetree_device devs[4];
@@ -172,6 +174,7 @@ static int setup(void **state)
     uint64_t base = VIRTIO_MMIO_BASE + 3 * VIRTIO_MMIO_SIZE;
     if (virtio_mmio_init(&f.dev, &f.ops, &f, &f.mem, base, irq) != 0)
         return -1;
+    f.gic_edge = dt_says_edge();
     log_set_muted(true);
     *state = &f;
     return 0;
@@ -454,7 +457,7 @@ static void buffers_posted_before_driver_ok(void **state)
     assert_int_equal(f->notified[0], 1);
     assert_int_equal(f->notified[1], 0); /* never set up */
     assert_int_equal(used_idx(f, 0), 1);
-    assert_true(f->irq_level);
+    assert_true(gic_take(f));
 }
 
 static void notify_runs_device_and_interrupts(void **state)
@@ -468,17 +471,19 @@ static void notify_runs_device_and_interrupts(void **state)
     assert_int_equal(f->notified[0], 0);
     assert_int_equal(used_idx(f, 1), 1);
 
-    /* Used-buffer interrupt: bit 0, line high until acknowledged. */
+    /* Used-buffer interrupt: bit 0, and one edge (a pulse: the line is low again). */
     assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
-    assert_true(f->irq_level);
+    assert_true(gic_take(f));
+    assert_int_equal(f->raises, 1);
+    assert_int_equal(f->lowers, 1);
     wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
     assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
-    assert_false(f->irq_level);
 
     /* A kick with nothing new: no interrupt. */
     wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
     assert_int_equal(f->notified[1], 2);
-    assert_false(f->irq_level);
+    assert_false(gic_take(f));
+    assert_int_equal(f->raises, 1);
 }
 
 static void notify_for_missing_queue(void **state)
@@ -510,7 +515,7 @@ static void notify_from_another_thread(void **state)
     assert_int_equal(pthread_create(&t, NULL, notify_thread, f), 0);
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_int_equal(used_idx(f, 0), 1);
-    assert_true(f->irq_level);
+    assert_true(gic_take(f));
 }
 
 static void broken_ring_sets_needs_reset(void **state)
@@ -544,7 +549,7 @@ static void reset_clears_everything(void **state)
     bring_up(f);
     add_buffer(f, 0);
     wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
-    assert_true(f->irq_level);
+    assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
 
     wr(f, VIRTIO_MMIO_STATUS, 0);
     assert_int_equal(rd(f, VIRTIO_MMIO_STATUS), 0);
@@ -620,29 +625,29 @@ static void config_change_interrupt(void **state)
     uint32_t gen = rd(f, VIRTIO_MMIO_CONFIG_GENERATION);
     virtio_mmio_config_changed(&f->dev);
     assert_int_equal(rd(f, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
-    assert_false(f->irq_level);
+    assert_false(gic_take(f));
 
     bring_up(f);
     virtio_mmio_config_changed(&f->dev);
     assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
-    assert_true(f->irq_level);
+    assert_true(gic_take(f));
     wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
-    assert_false(f->irq_level);
+    assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
+    assert_false(gic_take(f));
 }
 
 /*
  * Issue 8 item 6. Linux's vm_interrupt() (drivers/virtio/virtio_mmio.c)
  * reads InterruptStatus and writes back exactly what it read. A bit the
- * device sets in between (here a config change) stays set, so the line
- * stays high. With the interrupt described as an edge there is no new edge
- * and the device is never heard again; described as the level it is, the
- * GIC delivers it again after EOI.
+ * device sets in between (here a config change) stays set after the ACK.
+ * A device that pulsed its edge only when InterruptStatus left 0 would
+ * send none for it, and never be heard again; ours pulses for every bit
+ * that rises, so the GIC has the interrupt pending again after EOI.
  */
 static void partial_ack_keeps_the_device_heard(void **state)
 {
     struct fake *f = *state;
 
-    f->gic_edge = dt_says_edge();
     bring_up(f);
     add_buffer(f, 0);
     wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
@@ -660,14 +665,7 @@ static void partial_ack_keeps_the_device_heard(void **state)
     assert_false(f->irq_level);
 }
 
-/* ---- a resampled line: an irqfd with a resamplefd (common/irq.h, irqfd.h) -- */
-
-/* What KVM does at the guest's EOI: lower the line, then signal the resamplefd. */
-static void eoi_resample(struct fake *f)
-{
-    f->irq_level = false;
-    virtio_mmio_irq_resampled(&f->dev);
-}
+/* ---- one edge per rising bit (irq_raise() in virtio_mmio.c) -------------- */
 
 /* The driver asks for an interrupt at the next used buffer of queue q (used_event, 2.7.10). */
 static void want_next_interrupt(struct fake *f, unsigned q)
@@ -676,128 +674,83 @@ static void want_next_interrupt(struct fake *f, unsigned q)
     avail->ring[f->dev.queues[q].size] = htole16(used_idx(f, q));
 }
 
-/* A device brought up on a resampled line, with one used-buffer interrupt raised. */
-static void resampled_and_interrupting(struct fake *f)
+/* A device brought up, with one used-buffer interrupt sent and taken by the guest's CPU. */
+static void interrupting(struct fake *f)
 {
-    f->dev.irq.resampled = true;
     bring_up(f);
     f->raises = f->lowers = 0;
     add_buffer(f, 1);
     wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
     assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
-    assert_true(f->irq_level);
+    assert_true(gic_take(f));
     assert_int_equal(f->raises, 1);
 }
 
-/* KVM lowers an irqfd's line; the device never does, not even on InterruptACK. */
-static void resampled_line_is_lowered_by_the_eoi_only(void **state)
+/* Every interrupt is a pulse: the device never leaves its edge-triggered line high. */
+static void the_line_is_only_ever_pulsed(void **state)
 {
     struct fake *f = *state;
 
-    resampled_and_interrupting(f);
-    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
-    assert_int_equal(f->lowers, 0);
-    assert_true(f->irq_level); /* until the EOI */
-    eoi_resample(f);
+    assert_true(f->gic_edge); /* the device tree says edge-rising */
+    interrupting(f);
     assert_false(f->irq_level);
-    assert_int_equal(f->raises, 1); /* nothing left to say: not raised again */
+    assert_int_equal(f->lowers, f->raises);
+    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+    assert_int_equal(f->lowers, 1); /* the ACK has nothing to lower */
 }
 
-/* Completions while the line is up add no raise: an irqfd write the guest would not see. */
-static void resampled_line_is_raised_once_per_rise(void **state)
+/* A bit set again while still set is no news: its driver has yet to acknowledge it. */
+static void a_set_bit_sends_no_second_edge(void **state)
 {
     struct fake *f = *state;
 
-    resampled_and_interrupting(f);
+    interrupting(f);
     want_next_interrupt(f, 1);
     add_buffer(f, 1);
     wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
-    virtio_mmio_config_changed(&f->dev);
-    assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS),
-                     VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
-    assert_int_equal(f->raises, 1);
+    assert_int_equal(f->dev.used_notifications, 2); /* the driver did ask... */
+    assert_int_equal(f->raises, 1);                 /* ...and bit 0 was already set */
+    assert_false(gic_take(f));
+    virtio_mmio_config_changed(&f->dev); /* a new bit: a new edge */
+    assert_int_equal(f->raises, 2);
+    assert_true(gic_take(f));
 }
 
 /*
- * Linux's handler reads InterruptStatus, acknowledges what it read, and
- * EOIs at the end. A completion after the ACK sets the status again while
- * KVM still holds the line from the first interrupt; the EOI then lowers
- * it. Unless the resample raises it again the guest never hears of it.
+ * Linux's handler reads InterruptStatus, acknowledges what it read, then
+ * looks at the rings, and EOIs at the end. A completion after the ACK sets
+ * bit 0 again: a new edge, pending behind the active interrupt, so the
+ * guest takes the interrupt again after its EOI.
  */
-static void completion_between_ack_and_eoi_is_raised_again(void **state)
+static void completion_after_the_ack_is_a_new_edge(void **state)
 {
     struct fake *f = *state;
 
-    resampled_and_interrupting(f);
+    interrupting(f);
     uint32_t seen = rd(f, VIRTIO_MMIO_INTERRUPT_STATUS);
     wr(f, VIRTIO_MMIO_INTERRUPT_ACK, seen);
     want_next_interrupt(f, 1);
     add_buffer(f, 1);
-    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1); /* the worker completes it: status rises from 0 */
+    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1); /* the worker completes it */
     assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
-    eoi_resample(f);
-    assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
-    assert_true(f->irq_level);
-    assert_int_equal(f->lowers, 0);
+    assert_int_equal(f->raises, 2);
+    assert_true(gic_take(f));
 }
 
-/* The same with a bit set between the guest's read and its ACK (a partial ACK). */
-static void partial_ack_on_a_resampled_line(void **state)
+/* A reset clears InterruptStatus, so the first interrupt after it is a new edge. */
+static void first_interrupt_after_a_reset_is_an_edge(void **state)
 {
     struct fake *f = *state;
 
-    resampled_and_interrupting(f);
-    uint32_t seen = rd(f, VIRTIO_MMIO_INTERRUPT_STATUS);
-    virtio_mmio_config_changed(&f->dev);
-    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, seen);
-    assert_int_equal(f->raises, 1); /* status never went to 0: no rise, no raise */
-    eoi_resample(f);
-    assert_true(f->irq_level);
-    assert_int_equal(f->raises, 2);
-    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, rd(f, VIRTIO_MMIO_INTERRUPT_STATUS));
-    eoi_resample(f);
-    assert_false(f->irq_level);
-    assert_int_equal(f->raises, 2);
-}
-
-/*
- * A reset clears InterruptStatus but cannot lower an irqfd's line: the
- * guest takes it once more (and finds the status 0), and its EOI lowers
- * it. The first interrupt after the reset must still be raised.
- */
-static void reset_on_a_resampled_line(void **state)
-{
-    struct fake *f = *state;
-
-    resampled_and_interrupting(f);
+    interrupting(f);
     wr(f, VIRTIO_MMIO_STATUS, 0);
     assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
-    assert_int_equal(f->lowers, 0);
-    eoi_resample(f);
-    assert_false(f->irq_level);
-    assert_int_equal(f->raises, 1);
-
+    memset(f->mem.host, 0, RAM_SIZE);
     bring_up(f);
     add_buffer(f, 1);
     wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
-    assert_true(f->irq_level);
     assert_int_equal(f->raises, 2);
-}
-
-/* On a wire (KVM_IRQ_LINE) a resample means nothing: the device drives both edges. */
-static void wire_ignores_resample(void **state)
-{
-    struct fake *f = *state;
-
-    bring_up(f);
-    add_buffer(f, 1);
-    wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 1);
-    unsigned changes = f->irq_changes;
-    virtio_mmio_irq_resampled(&f->dev);
-    assert_int_equal(f->irq_changes, changes);
-    wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
-    assert_false(f->irq_level);
-    assert_int_equal(f->lowers, 1);
+    assert_true(gic_take(f));
 }
 
 int main(void)
@@ -828,12 +781,10 @@ int main(void)
         T(unknown_and_read_only_registers),
         T(config_change_interrupt),
         T(partial_ack_keeps_the_device_heard),
-        T(resampled_line_is_lowered_by_the_eoi_only),
-        T(resampled_line_is_raised_once_per_rise),
-        T(completion_between_ack_and_eoi_is_raised_again),
-        T(partial_ack_on_a_resampled_line),
-        T(reset_on_a_resampled_line),
-        T(wire_ignores_resample),
+        T(the_line_is_only_ever_pulsed),
+        T(a_set_bit_sends_no_second_edge),
+        T(completion_after_the_ack_is_a_new_edge),
+        T(first_interrupt_after_a_reset_is_an_edge),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

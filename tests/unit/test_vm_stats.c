@@ -119,22 +119,19 @@ static void interrupts_count_rising_edges_and_pass_every_change_on(void **state)
     free(text);
 }
 
-/*
- * An irqfd's line is raised only, and lowered by KVM (common/irq.h): the
- * counting wrapper must say so too, or the device would try to lower it.
- */
-static void a_resampled_line_stays_resampled_when_counted(void **state)
+/* An edge-triggered device's pulse (irq_line_pulse()) is one interrupt raised. */
+static void a_pulse_counts_once(void **state)
 {
     (void)state;
     static struct vm_stats stats;
     memset(&stats, 0, sizeof(stats));
     struct gic_fake gic = {0};
     struct irq_line line = vm_stats_irq_line(
-        &stats, "disk 0",
-        (struct irq_line){.set_level = fake_set, .ctx = &gic, .spi = 17, .resampled = true});
-    assert_true(line.resampled);
-    irq_line_set(&line, true);
-    irq_line_set(&line, true); /* raised again after a resample */
+        &stats, "disk 0", (struct irq_line){.set_level = fake_set, .ctx = &gic, .spi = 17});
+    irq_line_pulse(&line);
+    irq_line_pulse(&line);
+    assert_int_equal(gic.changes, 4);
+    assert_false(gic.level);
     char *text = report(&stats);
     assert_non_null(strstr(text, "interrupts raised:\n  disk 0           2\n"));
     free(text);
@@ -146,7 +143,7 @@ int main(void)
         cmocka_unit_test(groups_print_once_in_the_order_registered),
         cmocka_unit_test(a_full_table_refuses_more),
         cmocka_unit_test(interrupts_count_rising_edges_and_pass_every_change_on),
-        cmocka_unit_test(a_resampled_line_stays_resampled_when_counted),
+        cmocka_unit_test(a_pulse_counts_once),
     };
     return cmocka_run_group_tests_name("vm_stats", tests, NULL, NULL);
 }
