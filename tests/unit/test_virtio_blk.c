@@ -24,6 +24,7 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
+#include "fake_edge_gic.h"
 #include "guest_mem.h"
 #include "log.h"
 #include "virtio_blk.h"
@@ -47,7 +48,7 @@ struct fixture {
     struct virtio_blk blk;
     int fd;
     uint16_t avail_idx;
-    bool irq_pending; /* an edge the "GIC" latched, not yet taken */
+    struct fake_edge_gic gic; /* the device's interrupt input */
 };
 
 /* A buffer of a request chain, as the test driver describes it. */
@@ -60,22 +61,6 @@ struct buf {
 static uint8_t *host(struct fixture *f, uint64_t gpa)
 {
     return f->mem.host + (gpa - BASE);
-}
-
-static void set_level(void *ctx, unsigned spi, bool level)
-{
-    struct fixture *f = ctx;
-    (void)spi;
-    if (level) /* virtio-mmio interrupts are edges: a rising edge latches */
-        f->irq_pending = true;
-}
-
-/* Did the guest's CPU get an interrupt since the last look? Takes it. */
-static bool irq_taken(struct fixture *f)
-{
-    bool pending = f->irq_pending;
-    f->irq_pending = false;
-    return pending;
 }
 
 static void wr(struct fixture *f, uint64_t offset, uint32_t value)
@@ -117,7 +102,7 @@ static void driver_bring_up(struct fixture *f)
 
 static int start_device(struct fixture *f, bool read_only)
 {
-    struct irq_line irq = {.set_level = set_level, .ctx = f, .spi = 16};
+    struct irq_line irq = fake_edge_gic_line(&f->gic, 16);
     int err = virtio_blk_init(&f->blk, f->fd, read_only, "god-disk-0", &f->mem, 0x0a000000, irq);
     if (err)
         return err;
@@ -257,7 +242,7 @@ static void read_two_sectors(void **state)
     assert_int_equal(status(f), VIRTIO_BLK_S_OK);
     assert_filled(host(f, DATA_GPA), 512, 3);
     assert_filled(host(f, DATA_GPA + 512), 512, 4);
-    assert_true(irq_taken(f));
+    assert_true(fake_edge_gic_take(&f->gic));
 }
 
 static void read_with_odd_framing(void **state)
@@ -571,7 +556,7 @@ static void many_requests_one_interrupt(void **state)
     assert_int_equal(f->blk.requests - requests, N);
     assert_int_equal(f->blk.io_calls - calls, N);
     assert_int_equal(f->blk.transport.used_notifications - irqs, 1);
-    assert_true(irq_taken(f));
+    assert_true(fake_edge_gic_take(&f->gic));
     for (unsigned r = 0; r < N; r++) {
         assert_int_equal(*host(f, STATUS_GPA + r), VIRTIO_BLK_S_OK);
         assert_filled(host(f, DATA_GPA + 512 * r), 512, (uint8_t)(r % SECTORS + 1));
@@ -590,7 +575,7 @@ static void malformed_chain_needs_reset(void **state)
     wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
     assert_true(rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
     assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
-    assert_true(irq_taken(f));
+    assert_true(fake_edge_gic_take(&f->gic));
 }
 
 static void init_rejects_bad_backends(void **state)

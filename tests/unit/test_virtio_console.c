@@ -17,6 +17,7 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
+#include "fake_edge_gic.h"
 #include "guest_mem.h"
 #include "log.h"
 #include "virtio_console.h"
@@ -41,7 +42,7 @@ struct fixture {
     size_t out_len;
     unsigned rx_ready_calls;
     uint16_t avail_idx[2];
-    bool irq_pending; /* an edge the "GIC" latched, not yet taken */
+    struct fake_edge_gic gic; /* the device's interrupt input */
     /* A terminal that stops reading: tx() blocks while `stuck`. */
     pthread_mutex_t stuck_lock;
     pthread_cond_t stuck_cond;
@@ -71,22 +72,6 @@ static void rx_ready(void *ctx)
 {
     struct fixture *f = ctx;
     f->rx_ready_calls++;
-}
-
-static void set_level(void *ctx, unsigned spi, bool level)
-{
-    struct fixture *f = ctx;
-    (void)spi;
-    if (level) /* virtio-mmio interrupts are edges: a rising edge latches */
-        f->irq_pending = true;
-}
-
-/* Did the guest's CPU get an interrupt since the last look? Takes it. */
-static bool irq_taken(struct fixture *f)
-{
-    bool pending = f->irq_pending;
-    f->irq_pending = false;
-    return pending;
 }
 
 static void wr(struct fixture *f, uint64_t offset, uint32_t value)
@@ -139,7 +124,7 @@ static int setup_common(void **state, bool bring_up)
     if (guest_mem_alloc(&f.mem, BASE, RAM_SIZE) != 0)
         return -1;
     struct virtio_console_host h = {.tx = tx, .rx_ready = rx_ready, .ctx = &f};
-    struct irq_line irq = {.set_level = set_level, .ctx = &f, .spi = 17};
+    struct irq_line irq = fake_edge_gic_line(&f.gic, 17);
     if (virtio_console_init(&f.con, &h, &f.mem, 0x0a000200, irq) != 0)
         return -1;
     log_set_muted(true);
@@ -219,7 +204,7 @@ static void transmit_with_a_worker(struct fixture *f)
     assert_int_equal(f->out_len, 6);
     assert_memory_equal(f->out, "hello\n", 6);
     assert_int_equal(le16toh(used(f, TX)->idx), 1); /* handed back at once... */
-    assert_false(irq_taken(f));                     /* ...the interrupt owed */
+    assert_false(fake_edge_gic_take(&f->gic));      /* ...the interrupt owed */
     assert_true(virtio_mmio_owes(&f->con.transport));
 }
 
@@ -251,7 +236,7 @@ static void transmit(void **state)
     assert_int_equal(le16toh(used(f, TX)->idx), 2);
     assert_int_equal(le32toh(used(f, TX)->ring[1].id), 1);
     assert_int_equal(le32toh(used(f, TX)->ring[1].len), 0); /* we wrote nothing into it */
-    assert_true(irq_taken(f));
+    assert_true(fake_edge_gic_take(&f->gic));
 }
 
 /*
@@ -267,7 +252,7 @@ static void polling_driver_gets_no_interrupt(void **state)
     set_used_event(f, TX, le16toh(used(f, TX)->idx)); /* the driver took it */
     virtio_mmio_settle(&f->con.transport);
 
-    assert_false(irq_taken(f));
+    assert_false(fake_edge_gic_take(&f->gic));
     assert_false(virtio_mmio_owes(&f->con.transport));
     assert_int_equal(f->con.transport.used_notifications, 0);
 }
@@ -280,7 +265,7 @@ static void waiting_driver_gets_its_interrupt(void **state)
     transmit_with_a_worker(f);
     virtio_mmio_settle(&f->con.transport);
 
-    assert_true(irq_taken(f));
+    assert_true(fake_edge_gic_take(&f->gic));
     assert_int_equal(f->con.transport.used_notifications, 1);
     assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
 }
@@ -294,7 +279,7 @@ static void reset_forgets_the_owed_interrupt(void **state)
     wr(f, VIRTIO_MMIO_STATUS, 0);
     assert_false(virtio_mmio_owes(&f->con.transport));
     virtio_mmio_settle(&f->con.transport);
-    assert_false(irq_taken(f));
+    assert_false(fake_edge_gic_take(&f->gic));
 }
 
 static void receive_without_buffers(void **state)
@@ -302,7 +287,7 @@ static void receive_without_buffers(void **state)
     struct fixture *f = *state;
 
     assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"abc", 3), 0);
-    assert_false(irq_taken(f));
+    assert_false(fake_edge_gic_take(&f->gic));
 }
 
 static void receive_before_driver_ok(void **state)
@@ -327,11 +312,11 @@ static void receive_fills_posted_buffers(void **state)
     assert_memory_equal(host(f, BUF_GPA + 0x100), "4567", 4);
     assert_int_equal(le16toh(used(f, RX)->idx), 2);
     assert_int_equal(le32toh(used(f, RX)->ring[0].len), 4);
-    assert_true(irq_taken(f));
+    assert_true(fake_edge_gic_take(&f->gic));
 
     /* Acknowledge, then the rest arrives once a new buffer is posted. */
     wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
-    assert_false(irq_taken(f));
+    assert_false(fake_edge_gic_take(&f->gic));
     assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"89", 2), 0);
     post(f, RX, 2, BUF_GPA + 0x200, 64, true);
     wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, RX);
@@ -339,7 +324,7 @@ static void receive_fills_posted_buffers(void **state)
     assert_int_equal(virtio_console_receive(&f->con, (const uint8_t *)"89", 2), 2);
     assert_int_equal(le32toh(used(f, RX)->ring[2].len), 2);
     assert_memory_equal(host(f, BUF_GPA + 0x200), "89", 2);
-    assert_true(irq_taken(f));
+    assert_true(fake_edge_gic_take(&f->gic));
 }
 
 static void receive_into_broken_ring(void **state)
@@ -429,7 +414,7 @@ static void blocked_output_blocks_no_vcpu(void **state)
     assert_memory_equal(f->out, "stuck", 5);
     /* Reset before the write returned: nothing pushed, no interrupt. */
     assert_int_equal(le16toh(used(f, TX)->idx), 0);
-    assert_false(irq_taken(f));
+    assert_false(fake_edge_gic_take(&f->gic));
 }
 
 int main(void)

@@ -29,6 +29,7 @@
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 
+#include "fake_edge_gic.h"
 #include "guest_mem.h"
 #include "log.h"
 #include "net_backend.h"
@@ -54,7 +55,7 @@ struct fixture {
     int peer; /* the test's end of the backend */
     uint16_t avail_idx[2];
     uint16_t next_desc[2];
-    bool irq_pending; /* an edge the "GIC" latched, not yet taken */
+    struct fake_edge_gic gic; /* the device's interrupt input */
 };
 
 struct buf {
@@ -66,22 +67,6 @@ struct buf {
 static uint8_t *host(struct fixture *f, uint64_t gpa)
 {
     return f->mem.host + (gpa - BASE);
-}
-
-static void set_level(void *ctx, unsigned spi, bool level)
-{
-    struct fixture *f = ctx;
-    (void)spi;
-    if (level) /* virtio-mmio interrupts are edges: a rising edge latches */
-        f->irq_pending = true;
-}
-
-/* Did the guest's CPU get an interrupt since the last look? Takes it. */
-static bool irq_taken(struct fixture *f)
-{
-    bool pending = f->irq_pending;
-    f->irq_pending = false;
-    return pending;
 }
 
 static void wr(struct fixture *f, uint64_t offset, uint32_t value)
@@ -119,7 +104,7 @@ static void driver_bring_up(struct fixture *f)
 static int start(struct fixture *f, int type, enum net_framing framing)
 {
     int sv[2];
-    struct irq_line irq = {.set_level = set_level, .ctx = f, .spi = 16};
+    struct irq_line irq = fake_edge_gic_line(&f->gic, 16);
 
     memset(f, 0, sizeof(*f));
     if (guest_mem_alloc(&f->mem, BASE, RAM_SIZE) != 0)
@@ -273,7 +258,7 @@ static void tx_frames_keep_their_boundaries(void **state)
     assert_int_equal(virtio_net_transmit(&f->net), 0);
     assert_int_equal(used_idx(f, VIRTIO_NET_TXQ), 2);
     assert_int_equal(le32toh(used_elem(f, VIRTIO_NET_TXQ, 0).len), 0);
-    assert_true(irq_taken(f));
+    assert_true(fake_edge_gic_take(&f->gic));
 
     /* Two records, each exactly one frame, header stripped. */
     peer_read(f, got, 4 + 1000);
@@ -347,7 +332,7 @@ static void rx_frame_with_header(void **state)
     make_frame(want, sizeof(want), 7);
     assert_memory_equal(host(f, BUF_GPA + 12), want, sizeof(want));
     assert_int_equal(*host(f, BUF_GPA + 12 + 1514), 0xee); /* nothing written past it */
-    assert_true(irq_taken(f));
+    assert_true(fake_edge_gic_take(&f->gic));
 }
 
 static void rx_split_buffer_and_split_record(void **state)
@@ -484,12 +469,12 @@ static void rx_and_tx_interrupt_together(void **state)
 
     assert_int_equal(virtio_net_transmit(&f->net), 0);
     virtio_net_receive(&f->net);
-    assert_true(irq_taken(f));
+    assert_true(fake_edge_gic_take(&f->gic));
     /* The driver acknowledges once and must find both queues' work in the used rings. */
     assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING,
                      VIRTIO_MMIO_INT_VRING);
     wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
-    assert_false(irq_taken(f));
+    assert_false(fake_edge_gic_take(&f->gic));
     assert_int_equal(used_idx(f, VIRTIO_NET_RXQ), 1);
     assert_int_equal(used_idx(f, VIRTIO_NET_TXQ), 1);
 }
