@@ -64,11 +64,16 @@ void vm_stats_write(const struct vm_stats *stats, FILE *out)
             first = first && strcmp(stats->counters[j].group, c->group) != 0;
         if (!first)
             continue;
-        /* The whole group now, under one heading. */
+        /* The whole group now, under one heading, its numbers in one column. */
+        int width = 16;
+        for (unsigned j = i; j < stats->count; j++)
+            if (strcmp(stats->counters[j].group, c->group) == 0 &&
+                (int)strlen(stats->counters[j].name) > width)
+                width = (int)strlen(stats->counters[j].name);
         fprintf(out, "%s:\n", c->group);
         for (unsigned j = i; j < stats->count; j++)
             if (strcmp(stats->counters[j].group, c->group) == 0)
-                fprintf(out, "  %-16s %lu\n", stats->counters[j].name,
+                fprintf(out, "  %-*s %lu\n", width, stats->counters[j].name,
                         counter_value(&stats->counters[j]));
     }
     fflush(out);

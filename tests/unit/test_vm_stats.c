@@ -68,6 +68,26 @@ static void groups_print_once_in_the_order_registered(void **state)
     free(text);
 }
 
+/* A device's name is longer than the usual column: its group widens, the others keep theirs. */
+static void a_long_name_widens_its_group_only(void **state)
+{
+    (void)state;
+    static struct vm_stats stats;
+    memset(&stats, 0, sizeof(stats));
+    vm_stats_add(vm_stats_counter(&stats, "MMIO exits by device", "PL011"), 12);
+    vm_stats_add(vm_stats_counter(&stats, "MMIO exits by device", "virtio-console@0a000000"), 380);
+    vm_stats_add(vm_stats_counter(&stats, "interrupts raised", "hvc0"), 167);
+    char *text = report(&stats);
+    assert_string_equal(text, "god: stats\n"
+                              "(exits of 0 loops)\n"
+                              "MMIO exits by device:\n"
+                              "  PL011                   12\n"
+                              "  virtio-console@0a000000 380\n"
+                              "interrupts raised:\n"
+                              "  hvc0             167\n");
+    free(text);
+}
+
 static void a_full_table_refuses_more(void **state)
 {
     (void)state;
@@ -141,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(groups_print_once_in_the_order_registered),
+        cmocka_unit_test(a_long_name_widens_its_group_only),
         cmocka_unit_test(a_full_table_refuses_more),
         cmocka_unit_test(interrupts_count_rising_edges_and_pass_every_change_on),
         cmocka_unit_test(a_pulse_counts_once),
