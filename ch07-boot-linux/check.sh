@@ -84,6 +84,21 @@ pl011_budget() {
     [ "$1" = exits ] || [ $((exits * 10)) -le $((bytes * 2)) ] || fail "PL011: more than 0.2 exits per byte"
 }
 
+# idle_ticks: an idle guest must leave the host alone. Tickless idle
+# (kernel.config: NO_HZ_IDLE) stops an idle CPU's timer tick; the periodic
+# tick would interrupt each CPU 250 times a second, each one a WFI exit and
+# a host thread woken. Counted by the guest: arch_timer interrupts on both
+# CPUs while the shell sleeps 2 s: periodic about 1000, tickless about 50.
+# Budget: 200.
+idle_ticks() {
+    say 'set -- $(grep arch_timer /proc/interrupts); a=$(($2+$3)); sleep 2; set -- $(grep arch_timer /proc/interrupts); echo TICKS=$(($2+$3-a)) IDLE-$((3+3))'
+    wait_for "IDLE-6" 60 || fail "$label: the idle-tick count did not come back"
+    ticks=$(tr -d '\r' <out.txt | sed -n 's/.*TICKS=\([0-9][0-9]*\) IDLE-6.*/\1/p' | tail -n 1)
+    [ -n "$ticks" ] || fail "$label: no idle-tick count in the output"
+    echo "$label: $ticks timer interrupts on 2 idle CPUs in 2 s (budget 200; a periodic tick: ~1000)"
+    [ "$ticks" -le 200 ] || fail "$label: $ticks timer interrupts in 2 s of idle: is the tick periodic?"
+}
+
 boot() {
     label=$1
     shift
@@ -120,6 +135,7 @@ boot() {
     # thousands of interrupts, and each random refill costs HVC exits.
     say 'dmesg | grep -q "crng init done" && echo RNG-OK-$((2+1))'
     wait_for "RNG-OK-3" 60 || fail "$label: the kernel's random number generator is not seeded"
+    idle_ticks
     case "$*" in
     *--no-coalesce*) pl011_budget exits ;;
     *) pl011_budget coalesced ;;
