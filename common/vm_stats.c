@@ -53,6 +53,18 @@ struct irq_line vm_stats_irq_line(struct vm_stats *stats, const char *name, stru
     return (struct irq_line){.set_level = counted_irq_set, .ctx = irq, .spi = line.spi};
 }
 
+/* The longest name in `group`, and at least 16: where its numbers start. */
+static int name_width(const struct vm_stats *stats, const char *group)
+{
+    int width = 16;
+    for (unsigned i = 0; i < stats->count; i++) {
+        int len = (int)strlen(stats->counters[i].name);
+        if (len > width && strcmp(stats->counters[i].group, group) == 0)
+            width = len;
+    }
+    return width;
+}
+
 void vm_stats_write(const struct vm_stats *stats, FILE *out)
 {
     fprintf(out, "god: stats\n");
@@ -65,11 +77,7 @@ void vm_stats_write(const struct vm_stats *stats, FILE *out)
         if (!first)
             continue;
         /* The whole group now, under one heading, its numbers in one column. */
-        int width = 16;
-        for (unsigned j = i; j < stats->count; j++)
-            if (strcmp(stats->counters[j].group, c->group) == 0 &&
-                (int)strlen(stats->counters[j].name) > width)
-                width = (int)strlen(stats->counters[j].name);
+        int width = name_width(stats, c->group);
         fprintf(out, "%s:\n", c->group);
         for (unsigned j = i; j < stats->count; j++)
             if (strcmp(stats->counters[j].group, c->group) == 0)
